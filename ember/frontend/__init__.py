@@ -1,0 +1,1 @@
+"""What users touch: Tensor, eager ops, autograd, tracing, compile."""

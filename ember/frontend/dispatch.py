@@ -1,0 +1,81 @@
+"""The one door every primitive goes through: ``bind(prim, *tensors, **params)``.
+
+* tracing (a tracer is installed): the tracer appends a node and returns a traced Tensor;
+* eager CPU: the primitive's NumPy rule runs on the tensors' arrays;
+* with grad mode on and an input that requires grad, a node is recorded for backward.
+
+The eager path is kept short on purpose: a small op's whole Python budget is well under a
+microsecond, so nothing here runs the infer rule unless NumPy already failed (then infer explains
+the failure in the user's terms).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops.registry import ShapeError
+
+_ndarray = np.ndarray
+_asarray = np.asarray
+
+
+class _State:
+    """Process-wide mode switches, read on every op (plain attributes, no locking: like PyTorch's
+    grad mode they are per-thread in spirit; ember does not run ops from several threads)."""
+    grad_enabled = True
+    tracer = None          # an ember.ir tracer while tracing, else None
+    record_hook = None     # a callable(prim) used by tests to see which primitives an op binds
+
+
+STATE = _State()
+
+# set by tensor.py (the Tensor class) and autograd.py (node recording) to break the import cycle
+_Tensor = None
+_record = None
+
+
+def _new(data):
+    t = _Tensor.__new__(_Tensor)
+    t._data = data
+    return t
+
+
+def bind(prim, *args, **params):
+    if STATE.tracer is not None:
+        return STATE.tracer.bind(prim, args, params)
+    if STATE.record_hook is not None:
+        STATE.record_hook(prim)
+    try:
+        out = prim.numpy(*[a._data for a in args], **params)
+    except (ShapeError, IndexError):
+        raise
+    except Exception as e:
+        explain(prim, args, params, e)
+        raise
+    if out.__class__ is not _ndarray:
+        out = _asarray(out)
+    t = _Tensor.__new__(_Tensor)
+    t._data = out
+    if prim.is_view:
+        src = args[0]
+        t._base = src._base if src._base is not None else src
+        t._view_src = (src, prim, params)
+    if STATE.grad_enabled and prim.differentiable:
+        for a in args:
+            if a._requires_grad:
+                _record(prim, args, params, t)
+                break
+    return t
+
+
+def explain(prim, args, params, error):
+    """NumPy failed: re-run the infer rule so the error names the op, shapes and dtypes.  Raises a
+    ShapeError (a RuntimeError) from infer, or a RuntimeError wrapping NumPy's message."""
+    try:
+        prim.infer(*args, **params)
+    except ShapeError:
+        raise
+    except Exception:
+        pass
+    if isinstance(error, (RuntimeError, ValueError, TypeError, IndexError)):
+        shapes = ", ".join(f"{a.dtype.short}{list(a.shape)}" for a in args)
+        raise RuntimeError(f"{prim.name}: {error} (inputs: {shapes})") from error

@@ -1,0 +1,888 @@
+"""The torch-level functions (ember.add, ember.sum, ...), written once on primitives and attached
+to Tensor as methods by ``methods.py``.
+
+Broadcasting and type promotion happen here: primitives are shape- and dtype-strict.  Two paths:
+
+* recorded (grad needed, or tracing): every broadcast and cast is an explicit ``expand`` /
+  ``convert`` primitive, so gradients and graphs see them;
+* plain eager (no grad, no tracing): NumPy broadcasts by itself, and the op is one NumPy call.
+"""
+from __future__ import annotations
+
+import builtins
+import collections
+import math
+
+import numpy as np
+
+from .. import dtypes as dt
+from .. import ops as P
+from ..shapes import broadcast_shapes
+from .dispatch import STATE, bind
+from .tensor import Tensor, Size, _dim
+
+_ndarray = np.ndarray
+_new_tensor = Tensor.__new__
+_result_type = dt.result_type
+_BY_NP = dt.BY_NP
+
+
+def _wrap(a):
+    if a.__class__ is not _ndarray:
+        a = np.asarray(a)
+    t = _new_tensor(Tensor)
+    t._data = a
+    return t
+
+
+def _plain():
+    """True when an op may run as bare NumPy: no tracing and nothing to record."""
+    return STATE.tracer is None
+
+
+# --- broadcasting / promotion helpers ----------------------------------------------------------
+def scalar_tensor(value, dtype):
+    return bind(P.FULL, shape=(), value=value, dtype=dtype)
+
+
+def to_dtype(t, dtype):
+    return t if t.dtype is dtype else bind(P.CONVERT, t, dtype=dtype)
+
+
+def expand_to(t, shape):
+    shape = tuple(shape)
+    have = tuple(t.shape)
+    if have == shape:
+        return t
+    if len(have) < len(shape):
+        t = bind(P.RESHAPE, t, shape=(1,) * (len(shape) - len(have)) + have)
+        have = tuple(t.shape)
+        if have == shape:
+            return t
+    return bind(P.EXPAND, t, shape=shape)
+
+
+def as_tensor_like(x, dtype):
+    """A Tensor of `dtype` from a Tensor or a Python/NumPy scalar."""
+    if isinstance(x, Tensor):
+        return to_dtype(x, dtype)
+    return scalar_tensor(x, dtype)
+
+
+def _needs_record(*xs):
+    if STATE.tracer is not None:
+        return True
+    if not STATE.grad_enabled:
+        return False
+    for x in xs:
+        if x.__class__ is Tensor or isinstance(x, Tensor):
+            if x._requires_grad:
+                return True
+    return False
+
+
+def _check_scalar(x):
+    if not isinstance(x, (int, float, bool, np.generic)):
+        raise TypeError(f"unsupported operand type: expected a Tensor or a number, got "
+                        f"{type(x).__name__}")
+
+
+_FLOAT_RESULT = set()   # primitives whose result is floating point even for integer inputs
+
+
+def binary(prim, a, b):
+    """Broadcast + promote a and b (Tensors or scalars, at least one Tensor), then bind prim."""
+    a_t = isinstance(a, Tensor)
+    b_t = isinstance(b, Tensor)
+    if not a_t:
+        _check_scalar(a)
+    if not b_t:
+        _check_scalar(b)
+    dtype = _result_type(a, b)
+    if prim in _FLOAT_RESULT and dtype.category != dt.FLOAT:
+        dtype = dt.get_default_dtype()
+    if not _needs_record(a, b):
+        ad = a._data if a_t else np.asarray(a, dtype.np)
+        bd = b._data if b_t else np.asarray(b, dtype.np)
+        if ad.dtype != dtype.np:
+            ad = ad.astype(dtype.np)
+        if bd.dtype != dtype.np:
+            bd = bd.astype(dtype.np)
+        try:
+            return _wrap(prim.numpy(ad, bd))
+        except ValueError:
+            broadcast_shapes(ad.shape, bd.shape)  # raises PyTorch's message
+            raise
+    a = as_tensor_like(a, dtype)
+    b = as_tensor_like(b, dtype)
+    shape = broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    return bind(prim, expand_to(a, shape), expand_to(b, shape))
+
+
+def _fast_binary(prim):
+    """Tensor dunder with the common case (same shape and dtype, nothing to record) inlined."""
+    np_fn = prim.numpy
+
+    def op(self, other):
+        if other.__class__ is Tensor and STATE.tracer is None:
+            a = self._data
+            b = other._data
+            if a.dtype is b.dtype and a.shape == b.shape and not (
+                    STATE.grad_enabled and (self._requires_grad or other._requires_grad)):
+                out = np_fn(a, b)
+                if out.__class__ is not _ndarray:
+                    out = np.asarray(out)
+                t = _new_tensor(Tensor)
+                t._data = out
+                return t
+        return binary(prim, self, other)
+    return op
+
+
+def _reverse(prim):
+    def op(self, other):
+        return binary(prim, other, self)
+    return op
+
+
+def float_input(x):
+    """Math functions of integer tensors compute in the default float dtype, like PyTorch."""
+    if x.dtype.category != dt.FLOAT:
+        return to_dtype(x, dt.get_default_dtype())
+    return x
+
+
+def _unary(prim, to_float=True):
+    np_fn = prim.numpy
+
+    def op(input):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{prim.name}(): argument 'input' must be Tensor, not "
+                            f"{type(input).__name__}")
+        x = float_input(input) if to_float else input
+        if STATE.tracer is None and not (STATE.grad_enabled and x._requires_grad):
+            return _wrap(np_fn(x._data))
+        return bind(prim, x)
+    op.__name__ = prim.name
+    return op
+
+
+exp = _unary(P.EXP)
+log = _unary(P.LOG)
+log1p = _unary(P.LOG1P)
+expm1 = _unary(P.EXPM1)
+sqrt = _unary(P.SQRT)
+rsqrt = _unary(P.RSQRT)
+sin = _unary(P.SIN)
+cos = _unary(P.COS)
+tanh = _unary(P.TANH)
+sigmoid = _unary(P.SIGMOID)
+erf = _unary(P.ERF)
+reciprocal = _unary(P.RECIPROCAL)
+relu = _unary(P.RELU, to_float=False)
+abs = _unary(P.ABS, to_float=False)
+neg = _unary(P.NEG, to_float=False)
+negative = neg
+logical_not = _unary(P.LOGICAL_NOT, to_float=False)
+bitwise_not = _unary(P.BITWISE_NOT, to_float=False)
+isnan = _unary(P.ISNAN, to_float=False)
+
+
+def _rounding(prim):
+    base = _unary(prim, to_float=False)
+
+    def op(input):
+        if input.dtype.category != dt.FLOAT:
+            return input.clone()
+        return base(input)
+    op.__name__ = prim.name
+    return op
+
+
+floor = _rounding(P.FLOOR)
+ceil = _rounding(P.CEIL)
+trunc = _rounding(P.TRUNC)
+fix = trunc
+
+
+def round(input, decimals=0):
+    if decimals == 0:
+        return _rounding(P.ROUND)(input)
+    scale = 10.0 ** decimals
+    return _rounding(P.ROUND)(input * scale) / scale
+
+
+def sign(input):
+    if input.dtype is dt.bool_:
+        return input.clone()
+    return _unary(P.SIGN, to_float=False)(input)
+
+
+sgn = sign
+
+
+def exp2(input):
+    return pow(2.0, float_input(input))
+
+
+def log2(input):
+    return log(input) * (1.0 / math.log(2.0))
+
+
+def log10(input):
+    return log(input) * (1.0 / math.log(10.0))
+
+
+def tan(input):
+    x = float_input(input)
+    return sin(x) / cos(x)
+
+
+def sinh(input):
+    x = float_input(input)
+    return (exp(x) - exp(-x)) * 0.5
+
+
+def cosh(input):
+    x = float_input(input)
+    return (exp(x) + exp(-x)) * 0.5
+
+
+def square(input):
+    return input * input
+
+
+def frac(input):
+    return input - trunc(input)
+
+
+def positive(input):
+    return input
+
+
+def isinf(input):
+    if input.dtype.category != dt.FLOAT:
+        return zeros_like_bool(input)
+    return abs(input) == math.inf
+
+
+def isfinite(input):
+    if input.dtype.category != dt.FLOAT:
+        return logical_not(zeros_like_bool(input))
+    return logical_not(isnan(input)) & logical_not(isinf(input))
+
+
+def zeros_like_bool(x):
+    return expand_to(scalar_tensor(False, dt.bool_), tuple(x.shape))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    if input.dtype.category != dt.FLOAT:
+        return input.clone()
+    info = np.finfo(input.dtype.np) if input.dtype is not dt.bfloat16 else None
+    big = float(info.max) if info is not None else 3.3895313892515355e+38
+    posinf = big if posinf is None else posinf
+    neginf = -big if neginf is None else neginf
+    out = where(isnan(input), nan, input)
+    out = where(input == math.inf, posinf, out)
+    return where(input == -math.inf, neginf, out)
+
+
+# --- binary ------------------------------------------------------------------------------------
+def add(input, other, *, alpha=1):
+    if alpha != 1:
+        other = other * alpha
+    return binary(P.ADD, input, other)
+
+
+def sub(input, other, *, alpha=1):
+    if isinstance(input, Tensor) and input.dtype is dt.bool_ and isinstance(other, Tensor) \
+            and other.dtype is dt.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if alpha != 1:
+        other = other * alpha
+    return binary(P.SUB, input, other)
+
+
+subtract = sub
+
+
+def mul(input, other):
+    return binary(P.MUL, input, other)
+
+
+multiply = mul
+
+_FLOAT_RESULT.update({P.DIV, P.ATAN2})
+
+
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode is None:
+        return binary(P.DIV, input, other)
+    if rounding_mode == "trunc":
+        q = binary(P.DIV, input, other)
+        out_dtype = _result_type(input, other)
+        return trunc(q) if out_dtype.category == dt.FLOAT else to_dtype(trunc(q), out_dtype)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found '{rounding_mode}'")
+
+
+divide = true_divide = div
+
+
+def floor_divide(input, other):
+    return binary(P.FLOOR_DIVIDE, input, other)
+
+
+def remainder(input, other):
+    return binary(P.REMAINDER, input, other)
+
+
+def fmod(input, other):
+    return binary(P.FMOD, input, other)
+
+
+def atan2(input, other):
+    return binary(P.ATAN2, input, other)
+
+
+arctan2 = atan2
+
+
+def pow(input, exponent):
+    if not isinstance(input, Tensor):
+        return binary(P.POW, input, exponent)
+    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+        if exponent == 2 and input.dtype.category == dt.FLOAT:
+            return input * input
+        if exponent == 1:
+            return input.clone() if input.dtype.category == dt.FLOAT else input.clone()
+        if exponent == 0.5 and input.dtype.category == dt.FLOAT:
+            return sqrt(input)
+    return binary(P.POW, input, exponent)
+
+
+def float_power(input, exponent):
+    return pow(to_dtype(input, dt.float64) if isinstance(input, Tensor) else input,
+               to_dtype(exponent, dt.float64) if isinstance(exponent, Tensor) else exponent)
+
+
+def maximum(input, other):
+    return binary(P.MAXIMUM, input, other)
+
+
+def minimum(input, other):
+    return binary(P.MINIMUM, input, other)
+
+
+fmax, fmin = maximum, minimum
+
+
+def _cmp(prim):
+    def op(input, other):
+        return binary(prim, input, other)
+    op.__name__ = prim.name
+    return op
+
+
+eq = _cmp(P.EQ)
+ne = not_equal = _cmp(P.NE)
+lt = less = _cmp(P.LT)
+le = less_equal = _cmp(P.LE)
+gt = greater = _cmp(P.GT)
+ge = greater_equal = _cmp(P.GE)
+logical_and = _cmp(P.LOGICAL_AND)
+logical_or = _cmp(P.LOGICAL_OR)
+logical_xor = _cmp(P.LOGICAL_XOR)
+
+
+def _bitwise(prim):
+    def op(input, other):
+        if (isinstance(input, Tensor) and input.dtype.category == dt.FLOAT) or (
+                isinstance(other, Tensor) and other.dtype.category == dt.FLOAT):
+            raise RuntimeError(f"\"{prim.name}_cpu\" not implemented for 'Float'")
+        return binary(prim, input, other)
+    op.__name__ = prim.name
+    return op
+
+
+bitwise_and = _bitwise(P.BITWISE_AND)
+bitwise_or = _bitwise(P.BITWISE_OR)
+bitwise_xor = _bitwise(P.BITWISE_XOR)
+
+
+def equal(input, other):
+    return tuple(input.shape) == tuple(other.shape) and builtins.bool(eq(input, other).all())
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return builtins.bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    other_t = other if isinstance(other, Tensor) else scalar_tensor(other, input.dtype)
+    a = float_input(input)
+    b = to_dtype(other_t, a.dtype)
+    close = abs(a - b) <= atol + rtol * abs(b)
+    close = close | (a == b)
+    if equal_nan:
+        close = close | (isnan(a) & isnan(b))
+    return close
+
+
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError("where(): argument 'condition' must be Tensor")
+    if condition.dtype is not dt.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
+                           f"dtype {condition.dtype.name.capitalize()}")
+    dtype = _result_type(input, other)
+    if not _needs_record(input, other):
+        a = input._data if isinstance(input, Tensor) else np.asarray(input, dtype.np)
+        b = other._data if isinstance(other, Tensor) else np.asarray(other, dtype.np)
+        return _wrap(np.where(condition._data, a.astype(dtype.np, copy=False),
+                              b.astype(dtype.np, copy=False)))
+    a = as_tensor_like(input, dtype)
+    b = as_tensor_like(other, dtype)
+    shape = broadcast_shapes(tuple(condition.shape), tuple(a.shape), tuple(b.shape))
+    return bind(P.WHERE, expand_to(condition, shape), expand_to(a, shape), expand_to(b, shape))
+
+
+def _tensor_where(self, condition, other):
+    return where(condition, self, other)
+
+
+def clamp(input, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    out = input
+    if min is not None:
+        out = maximum(out, min)
+    if max is not None:
+        out = minimum(out, max)
+    return out
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def lerp(input, end, weight):
+    return input + weight * (end - input)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
+
+
+def masked_fill(input, mask, value):
+    if mask.dtype is not dt.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{mask.dtype.name}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
+        value = to_dtype(value, input.dtype)
+    else:
+        value = scalar_tensor(value, input.dtype)
+    shape = broadcast_shapes(tuple(input.shape), tuple(mask.shape))
+    if shape != tuple(input.shape):
+        raise RuntimeError(f"The size of mask ({list(mask.shape)}) must be broadcastable to the "
+                           f"input ({list(input.shape)})")
+    return where(mask, value, input)
+
+
+# --- reductions --------------------------------------------------------------------------------
+def _dims(x, dim):
+    """dim argument (None, int, tuple/list) -> sorted tuple of non-negative axes."""
+    nd = x.ndim
+    if dim is None:
+        return tuple(range(nd))
+    if isinstance(dim, (list, tuple)):
+        dims = tuple(sorted({_dim(d, nd) for d in dim}))
+        return dims if dims or nd == 0 else ()
+    return (_dim(dim, nd),) if nd else ()
+
+
+def _drop(out, dims, keepdim, x):
+    if keepdim or not dims:
+        return out
+    shape = tuple(s for i, s in enumerate(out.shape) if i not in dims)
+    if STATE.tracer is None and not out._requires_grad:
+        return _wrap(out._data.reshape(shape))
+    return bind(P.RESHAPE, out, shape=shape)
+
+
+def _reduce(prim, x, dims, keepdim):
+    if STATE.tracer is None and not (STATE.grad_enabled and x._requires_grad):
+        out = prim.numpy(x._data, dims=dims)
+        if not keepdim and dims:
+            out = out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in dims))
+        return _wrap(out)
+    return _drop(bind(prim, x, dims=dims), dims, keepdim, x)
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    x = input
+    if dtype is not None:
+        x = to_dtype(x, dt.to_dtype(dtype))
+    elif x.dtype.category != dt.FLOAT:
+        x = to_dtype(x, dt.int64)
+    return _reduce(P.SUM, x, _dims(x, dim), keepdim)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    x = input
+    if dtype is not None:
+        x = to_dtype(x, dt.to_dtype(dtype))
+    elif x.dtype.category != dt.FLOAT:
+        x = to_dtype(x, dt.int64)
+    if dim is not None and isinstance(dim, (list, tuple)):
+        raise TypeError("prod(): argument 'dim' must be int, not tuple")
+    return _reduce(P.PROD, x, _dims(x, dim), keepdim)
+
+
+def _count(x, dims):
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    return n
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    x = input if dtype is None else to_dtype(input, dt.to_dtype(dtype))
+    if x.dtype.category != dt.FLOAT:
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {x.dtype.name.capitalize()}")
+    dims = _dims(x, dim)
+    n = _count(x, dims)
+    return sum(x, dims, keepdim) / n if n else sum(x, dims, keepdim) * math.nan
+
+
+def nanmean(input, dim=None, keepdim=False):
+    notnan = logical_not(isnan(input))
+    return nansum(input, dim, keepdim) / sum(notnan, dim, keepdim)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    x = float_input(input)
+    dims = _dims(x, dim)
+    n = _count(x, dims)
+    mu = mean(x, dims, keepdim=True)
+    d = x - mu
+    return sum(d * d, dims, keepdim) / builtins.max(n - correction, 0)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def amax(input, dim=(), keepdim=False):
+    dims = _dims(input, None if dim == () else dim)
+    _check_nonempty("amax", input, dims)
+    return _reduce(P.AMAX, input, dims, keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    dims = _dims(input, None if dim == () else dim)
+    _check_nonempty("amin", input, dims)
+    return _reduce(P.AMIN, input, dims, keepdim)
+
+
+def _check_nonempty(op, x, dims):
+    for d in dims:
+        if x.shape[d] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+    if x.numel() == 0 and not dims:
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           "Specify the reduction dim with the 'dim' argument.")
+
+
+_MinMax = collections.namedtuple("return_types_max", ["values", "indices"])
+
+
+class MaxResult(_MinMax):
+    pass
+
+
+def _minmax(name, reduce_prim, arg_prim, binop):
+    def op(input, dim=None, keepdim=False, *, out=None):
+        if isinstance(dim, Tensor):
+            return binop(input, dim)
+        if dim is None:
+            if input.numel() == 0:
+                raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                                   "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                                   "argument.")
+            return _reduce(reduce_prim, input, tuple(range(input.ndim)), False)
+        d = _dim(dim, input.ndim)
+        if input.ndim and input.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        idx = bind(arg_prim, input, dim=d) if input.ndim else _wrap(np.zeros((), np.int64))
+        values = gather(input, d, idx) if input.ndim else input.clone()
+        if not keepdim and input.ndim:
+            values, idx = values.squeeze(d), idx.squeeze(d)
+        return MaxResult(values, idx)
+    op.__name__ = name
+    return op
+
+
+max = _minmax("max", P.AMAX, P.ARGMAX, maximum)
+min = _minmax("min", P.AMIN, P.ARGMIN, minimum)
+
+
+def _arg(name, prim):
+    def op(input, dim=None, keepdim=False):
+        if dim is None:
+            flat = input.reshape(-1)
+            if flat.numel() == 0:
+                raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                                   "input.numel() == 0.")
+            out = bind(prim, flat, dim=0).reshape(())
+            return out.reshape((1,) * input.ndim) if keepdim else out
+        d = _dim(dim, input.ndim)
+        if input.ndim == 0:
+            return _wrap(np.zeros((), np.int64))
+        out = bind(prim, input, dim=d)
+        return out if keepdim else out.squeeze(d)
+    op.__name__ = name
+    return op
+
+
+argmax = _arg("argmax", P.ARGMAX)
+argmin = _arg("argmin", P.ARGMIN)
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    return amin(input, () if dim is None else dim, keepdim), amax(input, () if dim is None else dim,
+                                                                   keepdim)
+
+
+def logsumexp(input, dim=None, keepdim=False):
+    x = float_input(input)
+    dims = _dims(x, dim)
+    if x.numel() == 0:
+        return log(sum(exp(x), dims, keepdim))
+    m = amax(x, dims, keepdim=True).detach()
+    m = where(isinf(m), 0.0, m)
+    out = log(sum(exp(x - m), dims, keepdim=True)) + m
+    return out if keepdim else _drop(out, dims, False, x)
+
+
+def all(input, dim=None, keepdim=False):
+    x = to_dtype(input, dt.bool_) if input.dtype is not dt.bool_ else input
+    x = logical_not(x)
+    return logical_not(any(x, dim, keepdim))
+
+
+def any(input, dim=None, keepdim=False):
+    x = to_dtype(input, dt.bool_) if input.dtype is not dt.bool_ else input
+    if x.numel() == 0:
+        return sum(to_dtype(x, dt.int64), dim, keepdim) > 0
+    return to_dtype(_reduce(P.AMAX, to_dtype(x, dt.uint8), _dims(x, dim), keepdim), dt.bool_)
+
+
+def count_nonzero(input, dim=None):
+    return sum(to_dtype(input != 0, dt.int64), dim)
+
+
+def cumsum(input, dim, *, dtype=None):
+    x = input
+    if dtype is not None:
+        x = to_dtype(x, dt.to_dtype(dtype))
+    elif x.dtype.category != dt.FLOAT:
+        x = to_dtype(x, dt.int64)
+    return bind(P.CUMSUM, x, dim=_dim(dim, x.ndim))
+
+
+def cumprod(input, dim, *, dtype=None):
+    x = float_input(input) if dtype is None else to_dtype(input, dt.to_dtype(dtype))
+    d = _dim(dim, x.ndim)
+    # exp(cumsum(log|x|)) with the sign tracked separately; zeros handled by masking
+    neg_count = cumsum(to_dtype(x < 0, dt.int64), d)
+    sgn = 1 - 2 * to_dtype(remainder(neg_count, 2), x.dtype)
+    zero_seen = cumsum(to_dtype(x == 0, dt.int64), d) > 0
+    mag = exp(cumsum(log(where(x == 0, 1.0, abs(x))), d))
+    return where(zero_seen, 0.0, sgn * mag)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    x = float_input(input)
+    if p == "fro" or p == 2:
+        return sqrt(sum(x * x, dim, keepdim))
+    if p == 1:
+        return sum(abs(x), dim, keepdim)
+    if p == math.inf or p == "inf":
+        return amax(abs(x), () if dim is None else dim, keepdim)
+    if p == -math.inf:
+        return amin(abs(x), () if dim is None else dim, keepdim)
+    if p == 0:
+        return sum(to_dtype(x != 0, x.dtype), dim, keepdim)
+    return pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p)
+
+
+def dist(input, other, p=2):
+    return norm(input - other, p)
+
+
+# --- linear algebra ----------------------------------------------------------------------------
+def matmul(input, other):
+    a, b = input, other
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError("matmul(): arguments must be Tensors")
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.ndim}D and {b.ndim}D")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{a.dtype.name} != {b.dtype.name}")
+    if a.dtype is dt.bool_:
+        raise RuntimeError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    if STATE.tracer is None and not (STATE.grad_enabled and (a._requires_grad or b._requires_grad)):
+        try:
+            return _wrap(np.matmul(a._data, b._data))
+        except ValueError:
+            pass  # fall through to the recorded path for PyTorch's error message
+    if a.ndim == 1 and b.ndim == 1:
+        if a.shape[0] != b.shape[0]:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
+                               f"[{b.shape[0]}] to have the same number of elements, but got "
+                               f"{a.shape[0]} and {b.shape[0]} elements respectively")
+        return bind(P.MATMUL, a.reshape(1, -1), b.reshape(-1, 1)).reshape(())
+    if a.ndim == 1:
+        return matmul(a.unsqueeze(0), b).squeeze(-2)
+    if b.ndim == 1:
+        return matmul(a, b.unsqueeze(-1)).squeeze(-1)
+    if a.shape[-1] != b.shape[-2]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[-2]}x{a.shape[-1]} "
+                           f"and {b.shape[-2]}x{b.shape[-1]})")
+    if b.ndim == 2 and a.ndim > 2:
+        # [..., m, k] @ [k, n]: one 2-D matmul over the flattened leading dims
+        lead = tuple(a.shape[:-1])
+        out = bind(P.MATMUL, a.reshape(-1, a.shape[-1]), b)
+        return out.reshape(lead + (b.shape[-1],))
+    batch = broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    a = expand_to(a, batch + tuple(a.shape[-2:]))
+    b = expand_to(b, batch + tuple(b.shape[-2:]))
+    return bind(P.MATMUL, a, b)
+
+
+def mm(input, mat2):
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"self must be a matrix" if input.ndim != 2 else "mat2 must be a matrix")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3 else
+                           "batch2 must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
+                           f"{mat2.shape[1]}].")
+    return matmul(input, mat2)
+
+
+def mv(input, vec):
+    return matmul(input, vec)
+
+
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    return matmul(input, other)
+
+
+inner = dot
+
+
+def outer(input, vec2):
+    return input.unsqueeze(-1) * vec2.unsqueeze(0)
+
+
+ger = outer
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    prod_ = mm(mat1, mat2)
+    if alpha != 1:
+        prod_ = prod_ * alpha
+    return prod_ + (input if beta == 1 else input * beta)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    prod_ = bmm(batch1, batch2)
+    if alpha != 1:
+        prod_ = prod_ * alpha
+    return prod_ + (input if beta == 1 else input * beta)
+
+
+def einsum(equation, *operands):
+    from .einsum import einsum as _einsum
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return _einsum(equation, *operands)
+
+
+def tensordot(a, b, dims=2):
+    if isinstance(dims, int):
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = [list(d) if isinstance(d, (list, tuple)) else [d] for d in dims]
+    da = [d % a.ndim for d in da]
+    db = [d % b.ndim for d in db]
+    fa = [d for d in range(a.ndim) if d not in da]
+    fb = [d for d in range(b.ndim) if d not in db]
+    k = 1
+    for d in da:
+        k *= a.shape[d]
+    am = a.permute(*(fa + da)).reshape(-1, k)
+    bm = b.permute(*(db + fb)).reshape(k, -1)
+    return matmul(am, bm).reshape(tuple(a.shape[d] for d in fa) + tuple(b.shape[d] for d in fb))
+
+
+def trace(input):
+    n = builtins.min(input.shape)
+    idx = arange_index(n)
+    return sum(input[idx, idx])
+
+
+def arange_index(n):
+    return bind(P.ARANGE, start=0, end=n, step=1, dtype=dt.int64)
+
+
+from .shape_ops import *  # noqa: E402,F401,F403  (shape ops are part of this namespace)
+from .indexing import gather, nonzero  # noqa: E402,F401

@@ -1,0 +1,422 @@
+"""Indexing: x[key] and x[key] = value with PyTorch's semantics (basic indexing gives views;
+integer/boolean tensor indexing gives copies), plus gather/scatter/index_select/sort/topk."""
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+from .. import dtypes as dt
+from .. import ops as P
+from .dispatch import STATE, bind
+from .tensor import Tensor, _dim
+
+_INT = (int, np.integer)
+
+
+def _as_index_tensor(obj):
+    from .creation import tensor
+    if isinstance(obj, Tensor):
+        return obj
+    return tensor(obj) if not isinstance(obj, np.ndarray) else tensor(obj)
+
+
+def _parse(x, key):
+    """Split a key into: slice bounds per input dim, dims selected by an int (dropped), the final
+    basic shape (with None dims inserted), and the advanced indices with their dims in that shape."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    # expand a boolean tensor into its index tensors and lists into tensors
+    items = []
+    for k in key:
+        if isinstance(k, (list, np.ndarray)) or (isinstance(k, Tensor)):
+            t = _as_index_tensor(k)
+            if t.dtype is dt.bool_ or t.dtype is dt.uint8:
+                items.append(("mask", t))
+            elif t.dtype.category == dt.INT:
+                items.append(("index", t))
+            else:
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        elif k is None:
+            items.append(("none", None))
+        elif k is Ellipsis:
+            items.append(("ellipsis", None))
+        elif isinstance(k, bool):
+            items.append(("bool", k))
+        elif isinstance(k, _INT):
+            items.append(("int", int(k)))
+        elif isinstance(k, slice):
+            items.append(("slice", k))
+        else:
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                             "Variables are valid indices (got " + type(k).__name__ + ")")
+    consumed = sum(1 if kind in ("int", "slice", "index") else
+                   (v.ndim if kind == "mask" else 0) for kind, v in items)
+    if sum(1 for kind, _ in items if kind == "ellipsis") > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if consumed > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
+    expanded = []
+    for kind, v in items:
+        if kind == "ellipsis":
+            expanded.extend([("slice", slice(None))] * (x.ndim - consumed))
+        else:
+            expanded.append((kind, v))
+    if not any(kind == "ellipsis" for kind, _ in items):
+        expanded.extend([("slice", slice(None))] * (x.ndim - consumed))
+
+    starts, stops, steps = [], [], []
+    basic_shape = []   # the shape after slicing, int dims dropped and None dims inserted
+    advanced = []      # (dim in basic_shape, index tensor)
+    d = 0
+    for kind, v in expanded:
+        if kind in ("none", "bool"):
+            basic_shape.append(1)
+            if kind == "bool" and not v:
+                raise IndexError("indexing with False is not supported")
+            continue
+        if kind == "mask":
+            for j in range(v.ndim):
+                if v.shape[j] != x.shape[d + j]:
+                    raise IndexError(f"The shape of the mask {list(v.shape)} at index {j} does not "
+                                     f"match the shape of the indexed tensor {list(x.shape)} at "
+                                     f"index {d + j}")
+            for idx in nonzero(v, as_tuple=True):
+                starts.append(0)
+                stops.append(x.shape[d])
+                steps.append(1)
+                advanced.append((len(basic_shape), idx))
+                basic_shape.append(x.shape[d])
+                d += 1
+            continue
+        n = x.shape[d]
+        if kind == "int":
+            if not -n <= v < n:
+                raise IndexError(f"index {v} is out of bounds for dimension {d} with size {n}")
+            v %= n
+            starts.append(v)
+            stops.append(v + 1)
+            steps.append(1)
+        elif kind == "slice":
+            if v.step is not None and v.step <= 0:
+                raise ValueError("step must be greater than zero")
+            a, b, c = v.indices(n)
+            b = max(a, b)
+            starts.append(a)
+            stops.append(b)
+            steps.append(c)
+            basic_shape.append((b - a + c - 1) // c)
+        else:  # index tensor
+            starts.append(0)
+            stops.append(n)
+            steps.append(1)
+            advanced.append((len(basic_shape), v))
+            basic_shape.append(n)
+        d += 1
+    return tuple(starts), tuple(stops), tuple(steps), tuple(basic_shape), advanced
+
+
+def _basic_view(x, starts, stops, steps, basic_shape):
+    out = x
+    if any(a != 0 or b != n or c != 1 for a, b, c, n in zip(starts, stops, steps, x.shape)):
+        out = bind(P.SLICE, out, starts=starts, stops=stops, steps=steps)
+    if tuple(out.shape) != basic_shape:
+        out = bind(P.RESHAPE, out, shape=basic_shape)
+    return out
+
+
+def _to_int64(t):
+    from .functional import to_dtype
+    return to_dtype(t, dt.int64)
+
+
+def getitem(x, key):
+    if x._value is None and STATE.tracer is None and not (
+            STATE.grad_enabled and x._requires_grad) and _simple_key(key):
+        # plain eager basic indexing: NumPy gives the same view directly
+        # a trailing Ellipsis makes NumPy return a (0-d) view even for all-int keys
+        out = x._data[(key, Ellipsis) if not isinstance(key, tuple) else key + (Ellipsis,)]
+        t = Tensor.__new__(Tensor)
+        t._data = out
+        t._base = x._base if x._base is not None else x
+        return t
+    starts, stops, steps, basic_shape, advanced = _parse(x, key)
+    out = _basic_view(x, starts, stops, steps, basic_shape)
+    if advanced:
+        positions = tuple(p for p, _ in advanced)
+        out = bind(P.INDEX, out, *[_to_int64(i) for _, i in advanced], positions=positions)
+    return out
+
+
+def _simple_key(key):
+    """Keys NumPy treats exactly as PyTorch does: ints and slices with positive steps."""
+    if isinstance(key, (int, slice)) and not isinstance(key, bool):
+        return not isinstance(key, slice) or key.step is None or key.step > 0
+    if isinstance(key, tuple) and len(key) <= 4:
+        if Ellipsis in key:
+            return False
+        for k in key:
+            if isinstance(k, bool) or not isinstance(k, (int, slice)) and k is not None \
+                    and k is not Ellipsis:
+                return False
+            if isinstance(k, slice) and k.step is not None and k.step <= 0:
+                return False
+        return True
+    return False
+
+
+def setitem(x, key, value):
+    from .functional import as_tensor_like, expand_to
+    from .inplace import write
+    starts, stops, steps, basic_shape, advanced = _parse(x, key)
+    target = _basic_view(x, starts, stops, steps, basic_shape)
+    if isinstance(value, Tensor):
+        if value.dtype is not x.dtype:
+            value = as_tensor_like(value, x.dtype)
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        from .creation import tensor
+        value = tensor(value, dtype=x.dtype)
+    else:
+        value = as_tensor_like(value, x.dtype)
+    if not advanced:
+        write(target, value, op="index_put_")
+        return
+    positions = tuple(p for p, _ in advanced)
+    indices = [_to_int64(i) for _, i in advanced]
+    idx_shape = P.index.advanced_index_shape(tuple(target.shape), [tuple(i.shape) for i in indices],
+                                             positions)
+    value = _fit_value(value, idx_shape)
+    new = bind(P.INDEX_PUT, target, value, *indices, positions=positions, accumulate=False)
+    write(target, new, op="index_put_")
+
+
+def _fit_value(value, shape):
+    from .functional import expand_to
+    vs = tuple(value.shape)
+    while len(vs) > len(shape) and vs[0] == 1:
+        value = value.reshape(vs[1:])
+        vs = vs[1:]
+    try:
+        return expand_to(value, shape)
+    except Exception:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(vs)} cannot be broadcast to "
+                           f"indexing result of shape {list(shape)}") from None
+
+
+# --- gather / scatter / index_select -----------------------------------------------------------
+def _check_index(op, index):
+    if not isinstance(index, Tensor) or index.dtype is not dt.int64:
+        got = index.dtype.name if isinstance(index, Tensor) else type(index).__name__
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {got}")
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    _check_index("gather", index)
+    d = _dim(dim, input.ndim)
+    if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    return bind(P.GATHER, input, index, dim=d)
+
+
+def _crop(src, shape):
+    if tuple(src.shape) == tuple(shape):
+        return src
+    starts = (0,) * len(shape)
+    return bind(P.SLICE, src, starts=starts, stops=tuple(shape), steps=(1,) * len(shape))
+
+
+def _scatter_src(input, index, src, value):
+    from .functional import as_tensor_like, expand_to
+    if src is None:
+        src = value
+    if isinstance(src, Tensor):
+        src = as_tensor_like(src, input.dtype)
+        if src.ndim != index.ndim:
+            raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+        return _crop(src, tuple(index.shape))
+    return expand_to(as_tensor_like(src, input.dtype), tuple(index.shape))
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    _check_index("scatter", index)
+    d = _dim(dim, input.ndim)
+    src = _scatter_src(input, index, src, value)
+    if reduce == "add":
+        return bind(P.SCATTER_ADD, input, index, src, dim=d)
+    if reduce is not None:
+        raise NotImplementedError(f"scatter reduce={reduce!r} is not supported; use 'add'")
+    return bind(P.SCATTER, input, index, src, dim=d)
+
+
+def scatter_add(input, dim, index, src):
+    _check_index("scatter_add", index)
+    d = _dim(dim, input.ndim)
+    return bind(P.SCATTER_ADD, input, index, _scatter_src(input, index, src, None), dim=d)
+
+
+def index_select(input, dim, index):
+    if not isinstance(index, Tensor) or index.dtype.category != dt.INT:
+        raise IndexError("index_select(): Expected dtype int32/int64 for index")
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    d = _dim(dim, input.ndim)
+    idx = _to_int64(index.reshape(-1))
+    if input.ndim == 0:
+        return bind(P.INDEX, input.reshape(1), idx, positions=(0,)).reshape(())
+    return bind(P.INDEX, input, idx, positions=(d,))
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    d = _dim(dim, input.ndim)
+    src = source * alpha if alpha != 1 else source
+    from .functional import as_tensor_like
+    src = as_tensor_like(src, input.dtype)
+    perm = [d] + [i for i in range(input.ndim) if i != d]
+    inv = np.argsort(perm).tolist()
+    moved = input.permute(*perm)
+    out = bind(P.INDEX_PUT, moved, src.permute(*perm), _to_int64(index), positions=(0,),
+               accumulate=True)
+    return out.permute(*inv)
+
+
+def index_fill(input, dim, index, value):
+    d = _dim(dim, input.ndim)
+    mask_shape = [1] * input.ndim
+    mask_shape[d] = input.shape[d]
+    from .creation import zeros
+    from .functional import masked_fill
+    mask = zeros(input.shape[d], dtype=dt.bool_)
+    mask = bind(P.INDEX_PUT, mask, expand_to_bool(index), _to_int64(index), positions=(0,),
+                accumulate=False)
+    return masked_fill(input, mask.reshape(tuple(mask_shape)), value)
+
+
+def expand_to_bool(index):
+    from .functional import scalar_tensor, expand_to
+    return expand_to(scalar_tensor(True, dt.bool_), tuple(index.shape))
+
+
+def masked_select(input, mask):
+    from .functional import broadcast_tensors
+    x, m = broadcast_tensors(input, mask)
+    return getitem(x, m)
+
+
+def take(input, index):
+    return getitem(input.reshape(-1), index)
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    from .functional import broadcast_shapes
+    d = _dim(dim, input.ndim)
+    shape_i = list(input.shape)
+    shape_x = list(indices.shape)
+    shape_i[d] = shape_x[d] = 1
+    b = broadcast_shapes(tuple(shape_i), tuple(shape_x))
+    xi = list(b)
+    xi[d] = input.shape[d]
+    ii = list(b)
+    ii[d] = indices.shape[d]
+    return gather(input.expand(*xi), d, indices.expand(*ii))
+
+
+def nonzero(input, *, as_tuple=False):
+    input._no_trace("nonzero() (its output shape depends on the data)")
+    from .functional import _wrap
+    idx = np.nonzero(input._data if input.ndim else input._data.reshape(1))
+    if as_tuple:
+        return tuple(_wrap(i.astype(np.int64)) for i in idx)
+    return _wrap(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+_Sort = collections.namedtuple("return_types_sort", ["values", "indices"])
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    if input.ndim == 0:
+        from .functional import _wrap
+        return _Sort(input.clone(), _wrap(np.zeros((), np.int64)))
+    d = _dim(dim, input.ndim)
+    idx = bind(P.ARGSORT, input, dim=d, descending=bool(descending))
+    return _Sort(gather(input, d, idx), idx)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
+
+
+def msort(input):
+    return sort(input, 0).values
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    d = _dim(dim, input.ndim) if input.ndim else 0
+    n = input.shape[d] if input.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"selected index k out of range")
+    if input.ndim == 0:
+        return sort(input)
+    idx = bind(P.ARGSORT, input, dim=d, descending=bool(largest))
+    from .shape_ops import narrow
+    idx = narrow(idx, d, 0, k)
+    return _Sort(gather(input, d, idx), idx)
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    d = _dim(dim, input.ndim)
+    s = sort(input, d)
+    from .shape_ops import narrow
+    v, i = narrow(s.values, d, k - 1, 1), narrow(s.indices, d, k - 1, 1)
+    return _Sort(v if keepdim else v.squeeze(d), i if keepdim else i.squeeze(d))
+
+
+def median(input, dim=None, keepdim=False):
+    if dim is None:
+        flat = input.reshape(-1)
+        return sort(flat).values[(flat.numel() - 1) // 2]
+    d = _dim(dim, input.ndim)
+    return kthvalue(input, (input.shape[d] + 1) // 2, d, keepdim)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    input._no_trace("unique() (its output shape depends on the data)")
+    from .functional import _wrap
+    res = np.unique(input._data if dim is None else input._data, return_inverse=return_inverse,
+                    return_counts=return_counts, axis=dim)
+    if not (return_inverse or return_counts):
+        return _wrap(res)
+    out = [_wrap(res[0])]
+    if return_inverse:
+        out.append(_wrap(res[1].reshape(input.shape if dim is None else -1).astype(np.int64)))
+    if return_counts:
+        out.append(_wrap(res[-1].astype(np.int64)))
+    return tuple(out)
+
+
+def bincount(input, weights=None, minlength=0):
+    from .functional import _wrap
+    return _wrap(np.bincount(input._data, None if weights is None else weights._data, minlength))
+
+
+def searchsorted(sorted_sequence, values, *, right=False, side=None):
+    from .functional import _wrap
+    side = side or ("right" if right else "left")
+    v = values._data if isinstance(values, Tensor) else np.asarray(values)
+    if sorted_sequence.ndim == 1:
+        return _wrap(np.searchsorted(sorted_sequence._data, v, side=side).astype(np.int64))
+    out = np.stack([np.searchsorted(s, vv, side=side) for s, vv in
+                    zip(sorted_sequence._data.reshape(-1, sorted_sequence.shape[-1]),
+                        v.reshape(-1, v.shape[-1]))])
+    return _wrap(out.reshape(v.shape).astype(np.int64))
+
+
+def bucketize(input, boundaries, *, right=False):
+    from .functional import _wrap
+    return _wrap(np.searchsorted(boundaries._data, input._data,
+                                 side="left" if not right else "right").astype(np.int64))

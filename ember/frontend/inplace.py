@@ -1,0 +1,158 @@
+"""In-place ops: write a functional result back into a tensor's storage, visible through every
+view, bump the version counter, and rebase autograd history (also of the viewed base tensor).
+
+Every ``x.op_(...)`` is ``write(x, op(x, ...))``: the op itself is written once, functionally.
+When autograd is involved, the op reads a snapshot of x's old value, so the recorded node keeps the
+values its vjp needs even though x's memory is overwritten.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as dt
+from .. import ops as P
+from .dispatch import STATE, bind
+from .tensor import Tensor
+
+_LEAF = ("a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def check_leaf(x):
+    if STATE.grad_enabled and x._requires_grad and x._grad_fn is None and STATE.tracer is None:
+        raise RuntimeError(_LEAF)
+
+
+def write(target, result, op="copy_"):
+    """Store `result` (broadcast to target's shape, cast to its dtype) into target in place."""
+    from .functional import as_tensor_like, expand_to
+    from ..shapes import broadcast_shapes
+    check_leaf(target)
+    if not isinstance(result, Tensor):
+        result = as_tensor_like(result, target.dtype)
+    if tuple(result.shape) != tuple(target.shape):
+        try:
+            shape = broadcast_shapes(tuple(target.shape), tuple(result.shape))
+        except RuntimeError:
+            shape = None
+        if shape != tuple(target.shape):
+            raise RuntimeError(f"output with shape {list(target.shape)} doesn't match the broadcast "
+                               f"shape {list(shape) if shape else list(result.shape)}")
+        result = expand_to(result, tuple(target.shape))
+    if result.dtype is not target.dtype:
+        result = bind(P.CONVERT, result, dtype=target.dtype)
+    if STATE.tracer is not None:
+        STATE.tracer.write(target, result)
+        return target
+    dst = target._data
+    if not dst.flags.writeable:
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
+                           "refers to a single memory location. Please clone() the tensor before "
+                           "performing the operation.")
+    if result._data is not dst:
+        np.copyto(dst, result._data, casting="unsafe")
+    target._bump_version()
+    if result._requires_grad and STATE.grad_enabled:
+        _rebase(target, result)
+    elif target._requires_grad and target._grad_fn is not None and STATE.grad_enabled:
+        # overwritten by a value without history: no gradient flows to the old value
+        target._grad_fn = None
+        target._requires_grad = False
+    return target
+
+
+def _rebase(target, new):
+    """target's value is now `new` (which has history); replay the change up through the views
+    target was made from, so each base's history sees it too."""
+    target._grad_fn, target._out_idx, target._requires_grad = new._grad_fn, new._out_idx, True
+    child, child_new = target, new
+    while child._base is not None:
+        src = child._view_src
+        if src is None:
+            raise RuntimeError(
+                "an in-place operation with autograd on a view whose base cannot be traced back: "
+                "index the base tensor directly (x[i] = value) or clone() the view first")
+        parent, prim, params = src
+        parent_new = _unview(parent, prim, params, child_new)
+        parent._grad_fn, parent._out_idx = parent_new._grad_fn, parent_new._out_idx
+        parent._requires_grad = True
+        child, child_new = parent, parent_new
+
+
+def _unview(parent, prim, params, child_new):
+    """The parent's new value, given the new value of a view `prim(parent, **params)`."""
+    if prim is P.SLICE:
+        return bind(P.SLICE_SCATTER, parent.detach() if not parent._requires_grad else parent,
+                    child_new, **params)
+    if prim is P.RESHAPE:
+        return bind(P.RESHAPE, child_new, shape=tuple(parent.shape))
+    if prim is P.PERMUTE:
+        inverse = [0] * len(params["dims"])
+        for i, d in enumerate(params["dims"]):
+            inverse[d] = i
+        return bind(P.PERMUTE, child_new, dims=tuple(inverse))
+    raise RuntimeError(f"in-place operation on an {prim.name} view is not supported with autograd")
+
+
+def snapshot(x):
+    """A copy of x's current value that keeps x's history (for ops that overwrite x)."""
+    t = Tensor.__new__(Tensor)
+    t._data = x._data.copy()
+    t._grad_fn, t._out_idx, t._requires_grad = x._grad_fn, x._out_idx, x._requires_grad
+    return t
+
+
+def _involves_grad(x, args, kwargs):
+    if not STATE.grad_enabled or STATE.tracer is not None:
+        return False
+    if x._requires_grad:
+        return True
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            return True
+    for a in kwargs.values():
+        if isinstance(a, Tensor) and a._requires_grad:
+            return True
+    return False
+
+
+def make_inplace(fn, name):
+    def method(self, *args, **kwargs):
+        check_leaf(self)
+        src = snapshot(self) if _involves_grad(self, args, kwargs) else self
+        result = fn(src, *args, **kwargs)
+        if isinstance(result, Tensor) and result.dtype.category > self.dtype.category:
+            raise RuntimeError(f"result type {dt.legacy_name(result.dtype)} can't be cast to the "
+                               f"desired output type {dt.legacy_name(self.dtype)}")
+        return write(self, result, op=name)
+    method.__name__ = name
+    return method
+
+
+def copy_(self, src, non_blocking=False):
+    from .functional import as_tensor_like
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    return write(self, src if src.dtype is self.dtype else as_tensor_like(src, self.dtype),
+                 op="copy_")
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+def fill_(self, value):
+    from .functional import as_tensor_like
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                           f"{value.ndim} dimensions.")
+    if STATE.tracer is None and not isinstance(value, Tensor) and not (
+            STATE.grad_enabled and self._requires_grad):
+        check_leaf(self)
+        if not self._data.flags.writeable:
+            return write(self, as_tensor_like(value, self.dtype))
+        self._data[...] = value
+        self._bump_version()
+        if self._grad_fn is not None:
+            self._grad_fn, self._requires_grad = None, False
+        return self
+    return write(self, as_tensor_like(value, self.dtype), op="fill_")

@@ -1,0 +1,79 @@
+"""A repr that looks like PyTorch's: 4 decimals (or scientific) for floats, aligned columns,
+summarised with ... past 1000 elements, and the dtype / grad suffixes PyTorch prints."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as dt
+
+
+def _float_formatter(values):
+    finite = values[np.isfinite(values)] if values.size else values
+    if finite.size == 0:
+        return lambda v: _special(v) or f"{v:.4f}"
+    absmax = float(np.abs(finite).max())
+    nonzero = np.abs(finite[finite != 0])
+    absmin = float(nonzero.min()) if nonzero.size else 0.0
+    integral = bool(np.all(finite == np.round(finite)))
+    if integral and absmax < 1e8:
+        fmt = lambda v: _special(v) or f"{v:.0f}."
+    elif absmax >= 1e8 or (absmin and absmin < 1e-4) or (absmin and absmax / absmin > 1e3 and
+                                                         absmax > 1e3):
+        fmt = lambda v: _special(v) or f"{v:.4e}"
+    else:
+        fmt = lambda v: _special(v) or f"{v:.4f}"
+    return fmt
+
+
+def _special(v):
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return None
+
+
+def format_array(a, indent):
+    if a.dtype.kind == "f" or a.dtype == dt.bfloat16.np:
+        values = np.asarray(a, dtype=np.float64)
+        summary = values if values.size <= 1000 else _summary_values(values)
+        fmt = _float_formatter(summary)
+    elif a.dtype.kind == "b":
+        values, fmt = a, lambda v: "True" if v else "False"
+        summary = values
+    else:
+        values, fmt = a, lambda v: str(int(v))
+        summary = values if values.size <= 1000 else _summary_values(values)
+    width = max((len(fmt(v)) for v in summary.reshape(-1)), default=0)
+    return np.array2string(values, separator=", ", prefix=" " * indent, threshold=1000,
+                           edgeitems=3, max_line_width=80,
+                           formatter={"all": lambda v: fmt(v).rjust(width)})
+
+
+def _summary_values(v):
+    flat = v.reshape(-1)
+    return np.concatenate([flat[:3], flat[-3:]])
+
+
+def tensor_repr(t, prefix="tensor("):
+    if t._value is not None:
+        return f"TracedTensor({t._value})"
+    a = t._data
+    dtype = t.dtype
+    suffixes = []
+    if a.size == 0 and a.ndim != 1:
+        body = "[]"
+        suffixes.append(f"size={tuple(a.shape)}")
+    elif a.size == 0:
+        body = "[]"
+    else:
+        body = format_array(a, len(prefix))
+    default_shown = dtype in (dt.get_default_dtype(), dt.int64, dt.bool_)
+    if not default_shown or (a.size == 0 and dtype is not dt.get_default_dtype()):
+        suffixes.append(f"dtype={dtype!r}")
+    if t._grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t._grad_fn.name()}>")
+    elif t._requires_grad:
+        suffixes.append("requires_grad=True")
+    inner = body + "".join(", " + s for s in suffixes)
+    return f"{prefix}{inner})"

@@ -1,0 +1,9 @@
+"""The op registry.  Importing this package defines every primitive (one file per family)."""
+from .registry import REGISTRY, Meta, Primitive, ShapeError, define  # noqa: F401
+from . import elementwise, reduce, movement, linalg, index, source  # noqa: F401
+from .elementwise import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
+from .movement import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from .index import *  # noqa: F401,F403
+from .source import *  # noqa: F401,F403

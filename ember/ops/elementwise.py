@@ -1,0 +1,233 @@
+"""Elementwise primitives: unary math, binary arithmetic, comparisons, where, convert.
+
+Operands of a binary primitive have equal shapes and dtypes (the frontend broadcasts and promotes).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import special as _special
+
+from .. import dtypes as dt
+from .registry import Meta, define, fail
+
+
+def _same_meta(op, x):
+    return Meta(tuple(x.shape), x.dtype)
+
+
+def _infer_float_unary(op):
+    def infer(x):
+        if not x.dtype.is_floating_point:
+            fail(op, f"expects a floating-point tensor, not {x.dtype.name}", x)
+        return Meta(tuple(x.shape), x.dtype)
+    return infer
+
+
+def _infer_binary(op, out_dtype=None):
+    def infer(a, b):
+        if tuple(a.shape) != tuple(b.shape):
+            fail(op, "operand shapes differ (the frontend must expand first)", a, b)
+        if a.dtype is not b.dtype:
+            fail(op, "operand dtypes differ (the frontend must convert first)", a, b)
+        return Meta(tuple(a.shape), out_dtype or a.dtype)
+    return infer
+
+
+def unary(name, np_fn, vjp, triton, float_only=True, differentiable=True, saves_output=False, doc=""):
+    return define(name, family="elementwise", numpy=np_fn, vjp=vjp, triton=triton,
+                  infer=_infer_float_unary(name) if float_only else (lambda x: _same_meta(name, x)),
+                  differentiable=differentiable, saves_output=saves_output, doc=doc)
+
+
+def binary(name, np_fn, vjp, triton, out_dtype=None, differentiable=True, doc=""):
+    return define(name, family="elementwise", numpy=np_fn, vjp=vjp, triton=triton,
+                  infer=_infer_binary(name, out_dtype), differentiable=differentiable, doc=doc)
+
+
+def _sigmoid(x):
+    # exp(-logaddexp(0, -x)) never overflows, unlike 1 / (1 + exp(-x))
+    return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+def _rsqrt(x):
+    with np.errstate(divide="ignore"):
+        return np.reciprocal(np.sqrt(x))
+
+
+def _np_log(fn):
+    def f(x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(x)
+    return f
+
+
+def _relu(x):
+    return np.maximum(x, x.dtype.type(0))
+
+
+def _round(x):
+    return np.round(x)  # half to even, like torch.round
+
+
+# --- unary ------------------------------------------------------------------------------------
+NEG = unary("neg", np.negative, lambda g, out, x: (-g,), "-{0}", float_only=False)
+EXP = unary("exp", np.exp, lambda g, out, x: (g * out,), "tl.exp({0})", saves_output=True)
+LOG = unary("log", _np_log(np.log), lambda g, out, x: (g / x,), "tl.log({0})")
+LOG1P = unary("log1p", _np_log(np.log1p), lambda g, out, x: (g / (x + 1),), "libdevice.log1p({0})")
+EXPM1 = unary("expm1", np.expm1, lambda g, out, x: (g * (out + 1),), "libdevice.expm1({0})",
+              saves_output=True)
+SQRT = unary("sqrt", _np_log(np.sqrt), lambda g, out, x: (g / (out * 2),), "tl.sqrt({0})",
+             saves_output=True)
+RSQRT = unary("rsqrt", _rsqrt, lambda g, out, x: (g * out * out * out * -0.5,),
+              "libdevice.rsqrt({0})", saves_output=True)
+SIN = unary("sin", np.sin, lambda g, out, x: (g * x.cos(),), "tl.sin({0})")
+COS = unary("cos", np.cos, lambda g, out, x: (-(g * x.sin()),), "tl.cos({0})")
+TANH = unary("tanh", np.tanh, lambda g, out, x: (g * (1 - out * out),), "libdevice.tanh({0})",
+             saves_output=True)
+SIGMOID = unary("sigmoid", _sigmoid, lambda g, out, x: (g * out * (1 - out),), "tl.sigmoid({0})",
+                saves_output=True)
+ERF = unary("erf", lambda x: _special.erf(x).astype(x.dtype, copy=False),
+            lambda g, out, x: (g * (x * x * -1).exp() * 1.1283791670955126,), "libdevice.erf({0})")
+RECIPROCAL = unary("reciprocal", _np_log(np.reciprocal), lambda g, out, x: (-(g * out * out),),
+                   "1.0 / {0}", saves_output=True)
+ABS = unary("abs", np.abs, lambda g, out, x: (g * x.sign(),), "tl.abs({0})", float_only=False)
+RELU = unary("relu", _relu, lambda g, out, x: (g * (out > 0).to(g.dtype),),
+             "tl.maximum({0}, 0)", float_only=False, saves_output=True)
+SIGN = unary("sign", np.sign, None, "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0))",
+             float_only=False, differentiable=False)
+FLOOR = unary("floor", np.floor, None, "tl.floor({0})", float_only=False, differentiable=False)
+CEIL = unary("ceil", np.ceil, None, "tl.ceil({0})", float_only=False, differentiable=False)
+ROUND = unary("round", _round, None, "libdevice.nearbyint({0})", float_only=False,
+              differentiable=False)
+TRUNC = unary("trunc", np.trunc, None, "libdevice.trunc({0})", float_only=False,
+              differentiable=False)
+LOGICAL_NOT = define("logical_not", family="elementwise", numpy=np.logical_not, vjp=None,
+                     triton="{0} == 0", differentiable=False,
+                     infer=lambda x: Meta(tuple(x.shape), dt.bool_))
+BITWISE_NOT = unary("bitwise_not", np.invert, None, "~{0}", float_only=False, differentiable=False)
+ISNAN = define("isnan", family="elementwise", numpy=np.isnan, vjp=None, triton="{0} != {0}",
+               differentiable=False, infer=lambda x: Meta(tuple(x.shape), dt.bool_))
+
+# --- binary -----------------------------------------------------------------------------------
+ADD = binary("add", np.add, lambda g, out, a, b: (g, g), "{0} + {1}")
+SUB = binary("sub", np.subtract, lambda g, out, a, b: (g, -g), "{0} - {1}")
+MUL = binary("mul", np.multiply, lambda g, out, a, b: (g * b, g * a), "{0} * {1}")
+
+
+def _div(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(a, b)
+
+
+DIV = binary("div", _div, lambda g, out, a, b: (g / b, -(g * a) / (b * b)), "{0} / {1}")
+
+
+def _pow(a, b):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if a.dtype.kind in "iu" and (b < 0).any():
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return np.power(a, b)
+
+
+def _pow_vjp(g, out, a, b):
+    ga = g * b * a.pow(b - 1)
+    # d/db a^b = a^b log a; where a == 0 the limit is 0 (PyTorch's convention)
+    gb = g * (out * a.log()).where(a != 0, 0.0)
+    return ga, gb
+
+
+POW = binary("pow", _pow, _pow_vjp, "libdevice.pow({0}, {1})")
+
+
+def _maxmin_vjp(pick):
+    def vjp(g, out, a, b):
+        # ties split the gradient in half, like PyTorch's maximum/minimum
+        wa = (a == out).to(g.dtype)
+        wb = (b == out).to(g.dtype)
+        share = wa + wb
+        return g * wa / share, g * wb / share
+    return vjp
+
+
+MAXIMUM = binary("maximum", np.maximum, _maxmin_vjp(np.maximum), "tl.maximum({0}, {1})")
+MINIMUM = binary("minimum", np.minimum, _maxmin_vjp(np.minimum), "tl.minimum({0}, {1})")
+
+
+def _floor_divide(a, b):
+    if a.dtype.kind in "iu" and (b == 0).any():
+        raise RuntimeError("ZeroDivisionError")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.floor_divide(a, b)
+
+
+def _remainder(a, b):
+    if a.dtype.kind in "iu" and (b == 0).any():
+        raise RuntimeError("ZeroDivisionError")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.remainder(a, b)
+
+
+def _fmod(a, b):
+    if a.dtype.kind in "iu" and (b == 0).any():
+        raise RuntimeError("ZeroDivisionError")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.fmod(a, b)
+
+
+FLOOR_DIVIDE = binary("floor_divide", _floor_divide, None, "{0} // {1}", differentiable=False)
+REMAINDER = binary("remainder", _remainder, lambda g, out, a, b: (g, -(g * (a / b).floor())),
+                   "{0} % {1}")
+FMOD = binary("fmod", _fmod, lambda g, out, a, b: (g, -(g * (a / b).trunc())),
+              "libdevice.fmod({0}, {1})")
+ATAN2 = binary("atan2", np.arctan2,
+               lambda g, out, a, b: (g * b / (a * a + b * b), -(g * a) / (a * a + b * b)),
+               "libdevice.atan2({0}, {1})")
+
+EQ = binary("eq", np.equal, None, "{0} == {1}", dt.bool_, differentiable=False)
+NE = binary("ne", np.not_equal, None, "{0} != {1}", dt.bool_, differentiable=False)
+LT = binary("lt", np.less, None, "{0} < {1}", dt.bool_, differentiable=False)
+LE = binary("le", np.less_equal, None, "{0} <= {1}", dt.bool_, differentiable=False)
+GT = binary("gt", np.greater, None, "{0} > {1}", dt.bool_, differentiable=False)
+GE = binary("ge", np.greater_equal, None, "{0} >= {1}", dt.bool_, differentiable=False)
+LOGICAL_AND = binary("logical_and", np.logical_and, None, "({0} != 0) & ({1} != 0)", dt.bool_,
+                     differentiable=False)
+LOGICAL_OR = binary("logical_or", np.logical_or, None, "({0} != 0) | ({1} != 0)", dt.bool_,
+                    differentiable=False)
+LOGICAL_XOR = binary("logical_xor", np.logical_xor, None, "({0} != 0) ^ ({1} != 0)", dt.bool_,
+                     differentiable=False)
+BITWISE_AND = binary("bitwise_and", np.bitwise_and, None, "{0} & {1}", differentiable=False)
+BITWISE_OR = binary("bitwise_or", np.bitwise_or, None, "{0} | {1}", differentiable=False)
+BITWISE_XOR = binary("bitwise_xor", np.bitwise_xor, None, "{0} ^ {1}", differentiable=False)
+
+
+# --- where, convert ---------------------------------------------------------------------------
+def _infer_where(c, a, b):
+    if not (tuple(c.shape) == tuple(a.shape) == tuple(b.shape)):
+        fail("where", "condition and operand shapes differ (the frontend must expand first)", c, a, b)
+    if c.dtype is not dt.bool_:
+        fail("where", f"condition must be bool, not {c.dtype.name}", c)
+    if a.dtype is not b.dtype:
+        fail("where", "operand dtypes differ", a, b)
+    return Meta(tuple(a.shape), a.dtype)
+
+
+def _where_vjp(g, out, c, a, b):
+    zero = g.new_zeros(())
+    return None, g.where(c, zero), zero.where(c, g)
+
+
+WHERE = define("where", family="elementwise", infer=_infer_where, numpy=np.where, vjp=_where_vjp,
+               triton="tl.where({0}, {1}, {2})")
+
+
+def _convert_np(x, dtype):
+    return x.astype(dtype.np, copy=False) if x.dtype != dtype.np else x.copy()
+
+
+def _convert_vjp(g, out, x, dtype):
+    return (g.to(x.dtype),) if x.dtype.is_floating_point else (None,)
+
+
+CONVERT = define("convert", family="elementwise", numpy=_convert_np, vjp=_convert_vjp,
+                 triton="{0}.to({dtype})", saves_inputs=False,
+                 infer=lambda x, dtype: Meta(tuple(x.shape), dtype), params=("dtype",))

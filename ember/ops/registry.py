@@ -1,0 +1,87 @@
+"""The primitive registry: every primitive is defined once, with all of its rules.
+
+A primitive is shape-strict and dtype-strict: the frontend inserts ``expand`` for broadcasting and
+``convert`` for type promotion, and reductions keep their reduced dims.  So no rule below ever has to
+think about broadcasting or mixed dtypes.
+
+Rules carried by each primitive:
+
+* ``infer(*metas, **params) -> Meta``: output shape (ints or sympy expressions) and dtype, with a
+  clear error on bad input.  Used by eager error reporting, tracing and the IR verifier.
+* ``numpy(*arrays, **params) -> ndarray``: the reference semantics.
+* ``vjp(g, out, *inputs, **params) -> tuple``: the gradient for each input (None where there is
+  none), written only with ember Tensor methods, so it runs on real tensors (eager tape) and on
+  traced tensors (the autodiff pass) alike, and differentiates again for higher order.
+* ``triton``: a lowering template string (an expression with ``{0}``, ``{1}`` placeholders, a
+  reduction combine name, or a kernel template name) consumed by the Triton codegen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+REGISTRY: dict[str, "Primitive"] = {}
+
+
+class ShapeError(RuntimeError):
+    """Raised by infer rules; the message names the op, the shapes and the dtypes involved."""
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What is known of a value without its data: shape (ints or sympy expressions) and dtype."""
+    shape: tuple
+    dtype: Any
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+
+@dataclass(eq=False)
+class Primitive:
+    name: str
+    family: str
+    infer: Callable
+    numpy: Callable
+    vjp: Callable | None
+    triton: str | None
+    # a view primitive returns memory shared with its first input (eager) and never copies
+    is_view: bool = False
+    # no gradient flows through it (comparisons, argmax, random sources)
+    differentiable: bool = True
+    # inputs whose values the vjp reads; others are not kept alive by the eager tape
+    saves_inputs: bool = True
+    saves_output: bool = False
+    doc: str = ""
+    params: tuple = field(default=())
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+    def __call__(self, *args, **params):  # so a primitive can be called like a function
+        from ..frontend.dispatch import bind  # ops never imports frontend at import time
+        return bind(self, *args, **params)
+
+
+def define(name, *, family, infer, numpy, vjp=None, triton=None, is_view=False,
+           differentiable=True, saves_inputs=True, saves_output=False, doc="", params=()):
+    if name in REGISTRY:
+        raise ValueError(f"primitive {name!r} is defined twice")
+    if differentiable and vjp is None:
+        raise ValueError(f"primitive {name!r} is differentiable but has no vjp rule")
+    prim = Primitive(name, family, infer, numpy, vjp, triton, is_view, differentiable,
+                     saves_inputs, saves_output, doc, tuple(params))
+    REGISTRY[name] = prim
+    return prim
+
+
+def fmt_meta(m) -> str:
+    """'f32[3,4]' for error messages; shapes may be symbolic."""
+    dt = getattr(m.dtype, "short", m.dtype)
+    return f"{dt}[{','.join(str(d) for d in m.shape)}]"
+
+
+def fail(op, msg, *metas):
+    described = ", ".join(fmt_meta(m) for m in metas)
+    raise ShapeError(f"{op}: {msg}" + (f" (got {described})" if metas else ""))

@@ -1,0 +1,1 @@
+"""Devices, buffers and launching compiled programs.  Depends only on ember.dtypes."""
