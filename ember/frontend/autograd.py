@@ -37,28 +37,32 @@ class _SavedMeta:
 
 class Node:
     """One recorded primitive application (PyTorch's grad_fn)."""
-    __slots__ = ("prim", "params", "inputs", "versions", "next", "out", "out_version", "hooks",
-                 "retained", "released", "__weakref__")
+    # class-level defaults keep recording cheap: an instance stores only what it needs
     n_outputs = 1
+    out = None
+    hooks = None
+    retained = None
+    released = False
 
     def __init__(self, prim, inputs, params, out):
         self.prim = prim
         self.params = params
         self.inputs = inputs
-        self.versions = tuple(_root(a)._ver for a in inputs)
-        self.next = tuple(
-            (a._grad_fn, a._out_idx) if a._grad_fn is not None else
-            ((a, 0) if a._requires_grad else None) for a in inputs)
+        versions = []
+        edges = []
+        for a in inputs:
+            base = a._base
+            versions.append((base if base is not None else a)._ver)
+            fn = a._grad_fn
+            edges.append((fn, a._out_idx) if fn is not None else
+                         ((a, 0) if a._requires_grad else None))
+        self.versions = versions
+        self.next = edges
         if prim.saves_output:
             saved = dispatch._new(out._data)
             saved._base = _root(out)
             self.out = saved
             self.out_version = saved._base._ver
-        else:
-            self.out = None
-        self.hooks = None
-        self.retained = None
-        self.released = False
 
     def name(self):
         return "".join(p.capitalize() for p in self.prim.name.split("_")) + "Backward0"

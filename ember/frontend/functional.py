@@ -127,8 +127,9 @@ def _fast_binary(prim):
         if other.__class__ is Tensor and STATE.tracer is None:
             a = self._data
             b = other._data
-            if a.dtype is b.dtype and a.shape == b.shape and not (
-                    STATE.grad_enabled and (self._requires_grad or other._requires_grad)):
+            if a.dtype is b.dtype and a.shape == b.shape:
+                if STATE.grad_enabled and (self._requires_grad or other._requires_grad):
+                    return bind(prim, self, other)  # already shape- and dtype-strict
                 out = np_fn(a, b)
                 if out.__class__ is not _ndarray:
                     out = np.asarray(out)
@@ -540,6 +541,11 @@ def _reduce(prim, x, dims, keepdim):
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
+    if dim is None and dtype is None and not keepdim and STATE.tracer is None and not (
+            STATE.grad_enabled and input._requires_grad):
+        a = input._data
+        if a.dtype.kind == "f" and a.dtype.itemsize >= 4:  # the common full float sum, one call
+            return _wrap(np.add.reduce(a, axis=None, dtype=a.dtype))
     x = input
     if dtype is not None:
         x = to_dtype(x, dt.to_dtype(dtype))

@@ -28,8 +28,18 @@ def _sum_vjp(g, out, x, dims):
     return (g.expand(tuple(x.shape)),)
 
 
-SUM = define("sum", family="reduce", infer=_infer_reduce("sum"),
-             numpy=lambda x, dims: np.sum(x, axis=dims, keepdims=True, dtype=x.dtype),
+_LOW_PRECISION = (np.dtype(np.float16), dt.bfloat16.np)
+
+
+def _sum_np(x, dims):
+    # ufunc.reduce skips np.sum's Python wrapper (a microsecond per call); half-precision inputs
+    # accumulate in float32 like PyTorch's
+    if x.dtype in _LOW_PRECISION:
+        return np.add.reduce(x, axis=dims, keepdims=True, dtype=np.float32).astype(x.dtype)
+    return np.add.reduce(x, axis=dims, keepdims=True, dtype=x.dtype)
+
+
+SUM = define("sum", family="reduce", infer=_infer_reduce("sum"), numpy=_sum_np,
              vjp=_sum_vjp, triton="sum", params=("dims",))
 
 
@@ -58,10 +68,10 @@ def _amax_vjp(g, out, x, dims):
 
 
 AMAX = define("amax", family="reduce", infer=_infer_reduce("amax", allow_empty=False),
-              numpy=lambda x, dims: np.amax(x, axis=dims, keepdims=True),
+              numpy=lambda x, dims: np.maximum.reduce(x, axis=dims, keepdims=True),
               vjp=_amax_vjp, triton="max", saves_output=True, params=("dims",))
 AMIN = define("amin", family="reduce", infer=_infer_reduce("amin", allow_empty=False),
-              numpy=lambda x, dims: np.amin(x, axis=dims, keepdims=True),
+              numpy=lambda x, dims: np.minimum.reduce(x, axis=dims, keepdims=True),
               vjp=_amax_vjp, triton="min", saves_output=True, params=("dims",))
 
 
