@@ -13,8 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.registry import ShapeError
+from ..runtime import cpu as _cpu
 
 _ndarray = np.ndarray
+_ufunc = np.ufunc
+_PARALLEL_MIN = _cpu.PARALLEL_MIN
 _asarray = np.asarray
 
 
@@ -45,7 +48,11 @@ def bind(prim, *args, **params):
     if STATE.record_hook is not None:
         STATE.record_hook(prim)
     try:
-        out = prim.numpy(*[a._data for a in args], **params)
+        fn = prim.numpy
+        if fn.__class__ is _ufunc and args[0]._data.size >= _PARALLEL_MIN:
+            out = _cpu.elementwise(fn, *[a._data for a in args])
+        else:
+            out = fn(*[a._data for a in args], **params)
     except (ShapeError, IndexError):
         raise
     except Exception as e:

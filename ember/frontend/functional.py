@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from .. import ops as P
+from ..runtime import cpu as _cpu
 from ..shapes import broadcast_shapes
 from .dispatch import STATE, bind
 from .tensor import Tensor, Size, _dim
@@ -109,7 +110,7 @@ def binary(prim, a, b):
         if bd.dtype != dtype.np:
             bd = bd.astype(dtype.np)
         try:
-            return _wrap(prim.numpy(ad, bd))
+            return _wrap(_cpu.elementwise(prim.numpy, ad, bd))
         except ValueError:
             broadcast_shapes(ad.shape, bd.shape)  # raises PyTorch's message
             raise
@@ -162,7 +163,7 @@ def _unary(prim, to_float=True):
                             f"{type(input).__name__}")
         x = float_input(input) if to_float else input
         if STATE.tracer is None and not (STATE.grad_enabled and x._requires_grad):
-            return _wrap(np_fn(x._data))
+            return _wrap(_cpu.elementwise(np_fn, x._data))
         return bind(prim, x)
     op.__name__ = prim.name
     return op
@@ -531,9 +532,17 @@ def _drop(out, dims, keepdim, x):
     return bind(P.RESHAPE, out, shape=shape)
 
 
+_PARALLEL_REDUCERS = {P.SUM: np.add, P.AMAX: np.maximum, P.AMIN: np.minimum}
+
+
 def _reduce(prim, x, dims, keepdim):
     if STATE.tracer is None and not (STATE.grad_enabled and x._requires_grad):
-        out = prim.numpy(x._data, dims=dims)
+        a = x._data
+        if a.size >= _cpu.PARALLEL_MIN and prim in _PARALLEL_REDUCERS and a.dtype.kind in "fi" \
+                and a.dtype.itemsize >= 4:
+            out = _cpu.reduce(_PARALLEL_REDUCERS[prim], a, dims, a.dtype)
+        else:
+            out = prim.numpy(a, dims=dims)
         if not keepdim and dims:
             out = out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in dims))
         return _wrap(out)
@@ -545,6 +554,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
             STATE.grad_enabled and input._requires_grad):
         a = input._data
         if a.dtype.kind == "f" and a.dtype.itemsize >= 4:  # the common full float sum, one call
+            if a.size >= _cpu.PARALLEL_MIN:
+                return _wrap(_cpu.reduce(np.add, a, tuple(range(a.ndim)), a.dtype).reshape(()))
             return _wrap(np.add.reduce(a, axis=None, dtype=a.dtype))
     x = input
     if dtype is not None:
