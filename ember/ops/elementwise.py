@@ -39,9 +39,11 @@ def unary(name, np_fn, vjp, triton, float_only=True, differentiable=True, saves_
                   differentiable=differentiable, saves_output=saves_output, doc=doc)
 
 
-def binary(name, np_fn, vjp, triton, out_dtype=None, differentiable=True, doc=""):
+def binary(name, np_fn, vjp, triton, out_dtype=None, differentiable=True, saves_output=False,
+           doc=""):
     return define(name, family="elementwise", numpy=np_fn, vjp=vjp, triton=triton,
-                  infer=_infer_binary(name, out_dtype), differentiable=differentiable, doc=doc)
+                  infer=_infer_binary(name, out_dtype), differentiable=differentiable,
+                  saves_output=saves_output, doc=doc)
 
 
 def _sigmoid(x):
@@ -136,7 +138,7 @@ def _pow_vjp(g, out, a, b):
     return ga, gb
 
 
-POW = binary("pow", _pow, _pow_vjp, "libdevice.pow({0}, {1})")
+POW = binary("pow", _pow, _pow_vjp, "libdevice.pow({0}, {1})", saves_output=True)
 
 
 def _maxmin_vjp(pick):
@@ -149,8 +151,10 @@ def _maxmin_vjp(pick):
     return vjp
 
 
-MAXIMUM = binary("maximum", np.maximum, _maxmin_vjp(np.maximum), "tl.maximum({0}, {1})")
-MINIMUM = binary("minimum", np.minimum, _maxmin_vjp(np.minimum), "tl.minimum({0}, {1})")
+MAXIMUM = binary("maximum", np.maximum, _maxmin_vjp(np.maximum), "tl.maximum({0}, {1})",
+                 saves_output=True)
+MINIMUM = binary("minimum", np.minimum, _maxmin_vjp(np.minimum), "tl.minimum({0}, {1})",
+                 saves_output=True)
 
 
 def _floor_divide(a, b):
