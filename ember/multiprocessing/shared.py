@@ -1,0 +1,164 @@
+"""Shared-memory storage for ember tensors.
+
+A shared segment is an anonymous memory file (Linux ``memfd_create``; elsewhere a POSIX shm object
+unlinked the moment it is created) mapped with ``MAP_SHARED``.  Because a segment never has a name
+in ``/dev/shm``, no crash, SIGKILL or forgotten cleanup can leak one: the memory lives exactly as
+long as some process maps it or holds its file descriptor.
+
+Other processes reach a segment through its file descriptor, either passed over a Unix socket
+(``multiprocessing.reduction.DupFd``, used by the Queue/Pipe reducers) or, between a DataLoader
+worker and its parent, by opening ``/proc/<pid>/fd/<fd>`` (no round trip, never blocks).
+
+``SharedBuffer`` subclasses ``mmap.mmap`` only so that a NumPy array's ``.base`` chain tells
+whether the array lives in shared memory (``is_shared``).
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import secrets
+import weakref
+
+import numpy as np
+
+_PAGE = mmap.PAGESIZE
+
+
+class SharedBuffer(mmap.mmap):
+    """A MAP_SHARED mapping of a whole memory file.
+
+    ``fd`` stays open for the mapping's lifetime (closed when the mapping is garbage collected) so
+    the segment can be handed to another process at any time.  ``address`` is where the mapping
+    starts in this process.
+    """
+
+    fd: int
+    address: int
+
+    @classmethod
+    def from_fd(cls, fd: int, size: int | None = None) -> "SharedBuffer":
+        """Map an fd this process owns; the buffer takes ownership of ``fd``."""
+        if size is None:
+            size = os.fstat(fd).st_size
+        buf = cls(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        buf.fd = fd
+        probe = np.frombuffer(buf, np.uint8, count=1)
+        buf.address = probe.__array_interface__["data"][0]
+        del probe  # a live export would stop the mapping from ever being closed
+        weakref.finalize(buf, os.close, fd).atexit = False
+        return buf
+
+
+def _new_memory_fd(nbytes: int) -> int:
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("ember_shm", os.MFD_CLOEXEC)
+    else:  # POSIX without memfd: a named object that is unlinked at once, so it can never leak
+        import _posixshmem
+        name = f"/ember_{os.getpid()}_{secrets.token_hex(8)}"
+        fd = _posixshmem.shm_open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        _posixshmem.shm_unlink(name)
+    try:
+        os.ftruncate(fd, nbytes)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def create(nbytes: int) -> SharedBuffer:
+    """A new zero-filled shared segment of at least ``nbytes`` bytes (rounded up to a page)."""
+    size = max(_PAGE, -(-int(nbytes) // _PAGE) * _PAGE)
+    return SharedBuffer.from_fd(_new_memory_fd(size), size)
+
+
+# Segments mapped in this process, by memory-file identity, so a segment received twice (or sent
+# back to its owner) maps once and tensors built from it alias, as they do in PyTorch.
+_by_inode: "weakref.WeakValueDictionary[tuple, SharedBuffer]" = weakref.WeakValueDictionary()
+
+
+def attach_fd(fd: int) -> SharedBuffer:
+    """Map a segment whose fd this process now owns (e.g. received over a socket)."""
+    st = os.fstat(fd)
+    key = (st.st_dev, st.st_ino)
+    buf = _by_inode.get(key)
+    if buf is not None:
+        os.close(fd)
+        return buf
+    buf = SharedBuffer.from_fd(fd, st.st_size)
+    _by_inode[key] = buf
+    return buf
+
+
+def attach_proc(pid: int, fd: int) -> SharedBuffer:
+    """Map a segment held open as ``fd`` by process ``pid`` (Linux ``/proc``; same user)."""
+    return attach_fd(os.open(f"/proc/{pid}/fd/{fd}", os.O_RDWR | os.O_CLOEXEC))
+
+
+def proc_attach_supported() -> bool:
+    return hasattr(os, "memfd_create") and os.path.isdir(f"/proc/{os.getpid()}/fd")
+
+
+def shared_buffer_of(array: np.ndarray) -> SharedBuffer | None:
+    """The SharedBuffer an array's memory lives in, or None."""
+    base = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    while isinstance(base, memoryview):
+        base = base.obj
+    return base if isinstance(base, SharedBuffer) else None
+
+
+def byte_extent(array: np.ndarray) -> tuple[int, int]:
+    """(low, high) byte offsets, relative to the array's data pointer, of the memory it spans."""
+    if array.size == 0:
+        return 0, 0
+    low = high = 0
+    for n, s in zip(array.shape, array.strides):
+        if s < 0:
+            low += (n - 1) * s
+        else:
+            high += (n - 1) * s
+    return low, high + array.itemsize
+
+
+def shared_copy(array: np.ndarray) -> np.ndarray:
+    """A copy of ``array`` in a new shared segment, keeping its shape AND strides (so views and
+    transposed tensors keep their layout)."""
+    low, high = byte_extent(array)
+    buf = create(high - low)
+    out = np.ndarray(array.shape, array.dtype, buffer=buf, offset=-low, strides=array.strides)
+    np.copyto(out, array, casting="no")
+    return out
+
+
+def share_memory_(tensor):
+    """Move ``tensor``'s storage into shared memory in place (PyTorch's Tensor.share_memory_).
+
+    ember has no storage object between a tensor and its NumPy array, so "in place" means the
+    tensor (and the tensor owning its storage, if it is a view) get arrays of the same layout
+    backed by a shared segment.  Other views taken earlier keep the old memory.
+    """
+    if shared_buffer_of(tensor._data) is not None:
+        return tensor
+    owner = tensor._base
+    if owner is not None and shared_buffer_of(owner._data) is None:
+        old = owner._data
+        low, high = byte_extent(old)
+        start = old.__array_interface__["data"][0]
+        new_owner = shared_copy(old)
+        new_start = new_owner.__array_interface__["data"][0]
+        arr = tensor._data
+        rel = arr.__array_interface__["data"][0] - start
+        a_low, a_high = byte_extent(arr)
+        if low <= rel + a_low and rel + a_high <= high:  # the view lies inside its owner
+            base = shared_buffer_of(new_owner)
+            owner._data = new_owner
+            tensor._data = np.ndarray(arr.shape, arr.dtype, buffer=base,
+                                      offset=new_start - base.address + rel, strides=arr.strides)
+            return tensor
+    tensor._data = shared_copy(tensor._data)
+    return tensor
+
+
+def is_shared(tensor) -> bool:
+    return shared_buffer_of(tensor._data) is not None

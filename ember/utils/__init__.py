@@ -1,0 +1,2 @@
+"""ember.utils: torch.utils counterparts."""
+from . import data  # noqa: F401
