@@ -1,0 +1,254 @@
+"""Convolution primitives, for any number of spatial dims (1-d, 2-d, 3-d):
+
+* ``conv(x, w)``: cross-correlation, x ``[N, C, *S]``, w ``[O, C/groups, *K]``, symmetric zero
+  padding (the frontend pads explicitly for 'same' with even kernels and for other padding modes);
+* ``conv_transpose(x, w)``: its adjoint with respect to the input, w ``[C_in, C_out/groups, *K]``;
+* ``conv_weight(x, g)``: its adjoint with respect to the weight (the weight gradient);
+* ``max_pool_indices(x)``: flat argmax positions of each pooling window (values come from
+  ``gather``, so max pooling needs no gradient rule of its own).
+
+The three convolution primitives are bilinear and adjoint to one another, so each one's vjp is
+written with the other two, and higher-order gradients come free.
+
+The NumPy rules build im2col columns from a strided window view in the layout
+``[N, groups, C/groups * prod(K), prod(out)]``, so one batched matmul produces the output already in
+``[N, O, *out]`` order (no output transpose), and BLAS does the work.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .. import dtypes as dt
+from .registry import Meta, define, fail
+
+_CONV_PARAMS = ("stride", "padding", "dilation", "groups")
+
+
+def conv_out_size(size, k, stride, pad, dilation, ceil_mode=False):
+    span = size + 2 * pad - dilation * (k - 1) - 1
+    if ceil_mode:
+        out = -(-span // stride) + 1
+        if (out - 1) * stride >= size + pad:  # the last window must start inside input or left pad
+            out -= 1
+        return out
+    return span // stride + 1
+
+
+def _check_conv(op, x, w, groups, in_dim):
+    nd = len(x.shape)
+    if nd < 3 or len(w.shape) != nd:
+        fail(op, f"input and weight must both have rank 2 + spatial dims", x, w)
+    if x.dtype is not w.dtype:
+        raise RuntimeError(f"Input type ({x.dtype.name}) and weight type ({w.dtype.name}) should "
+                           "be the same")
+    if x.shape[1] != w.shape[in_dim] * (groups if in_dim == 1 else 1):
+        fail(op, f"channels of input ({x.shape[1]}) do not match the weight for groups={groups}",
+             x, w)
+
+
+def _infer_conv(x, w, stride, padding, dilation, groups):
+    _check_conv("conv", x, w, groups, 1)
+    out = tuple(conv_out_size(n, k, s, p, d)
+                for n, k, s, p, d in zip(x.shape[2:], w.shape[2:], stride, padding, dilation))
+    if any(isinstance(o, int) and o <= 0 for o in out):
+        fail("conv", f"output size {out} is too small", x, w)
+    return Meta((x.shape[0], w.shape[0]) + out, x.dtype)
+
+
+def _pad_spatial(x, padding):
+    if not any(padding):
+        return x
+    return np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in padding))
+
+
+def _columns(x, kernel, out, stride, padding, dilation, groups):
+    """im2col: [N, G, C/G * prod(K), prod(out)] from x [N, C, *S]."""
+    xp = _pad_spatial(x, padding)
+    nd = len(kernel)
+    n, c = xp.shape[:2]
+    st = xp.strides
+    shape = (n, c) + tuple(kernel) + tuple(out)
+    strides = st[:2] + tuple(st[2 + i] * dilation[i] for i in range(nd)) + \
+        tuple(st[2 + i] * stride[i] for i in range(nd))
+    win = as_strided(xp, shape, strides, writeable=False)
+    k = int(np.prod(kernel))
+    p = int(np.prod(out))
+    return win.reshape(n, groups, (c // groups) * k, p)
+
+
+def _conv_np(x, w, stride, padding, dilation, groups):
+    kernel = w.shape[2:]
+    out = tuple(conv_out_size(n, k, s, p, d)
+                for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+    cols = _columns(x, kernel, out, stride, padding, dilation, groups)
+    o = w.shape[0]
+    wm = w.reshape(groups, o // groups, -1)
+    y = np.matmul(wm, cols)  # [N, G, O/G, P]
+    return y.reshape((x.shape[0], o) + out)
+
+
+def _conv_vjp(g, out, x, w, stride, padding, dilation, groups):
+    params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    gx = CONV_TRANSPOSE(g, w, output_padding=_output_padding(x.shape[2:], g.shape[2:], w.shape[2:],
+                                                             stride, padding, dilation), **params)
+    gw = CONV_WEIGHT(x, g, kernel=tuple(w.shape[2:]), **params)
+    return gx, gw
+
+
+def _output_padding(in_size, out_size, kernel, stride, padding, dilation):
+    """The output_padding that makes conv_transpose return exactly `in_size`."""
+    return tuple(n - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
+                 for n, o, k, s, p, d in zip(in_size, out_size, kernel, stride, padding, dilation))
+
+
+CONV = define("conv", family="conv", infer=_infer_conv, numpy=_conv_np, vjp=_conv_vjp,
+              triton="conv", params=_CONV_PARAMS,
+              doc="N-d cross-correlation with symmetric zero padding, stride, dilation, groups")
+
+
+def transpose_out_size(size, k, stride, pad, dilation, output_padding):
+    return (size - 1) * stride - 2 * pad + dilation * (k - 1) + output_padding + 1
+
+
+def _infer_conv_transpose(x, w, stride, padding, output_padding, dilation, groups):
+    _check_conv("conv_transpose", x, w, groups, 0)
+    for op_, s, d in zip(output_padding, stride, dilation):
+        if op_ >= s and op_ >= d:
+            raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                               f"but got output_padding: {op_}, stride: {s}, dilation: {d}")
+    out = tuple(transpose_out_size(n, k, s, p, d, o) for n, k, s, p, d, o in
+                zip(x.shape[2:], w.shape[2:], stride, padding, dilation, output_padding))
+    if any(isinstance(o, int) and o <= 0 for o in out):
+        fail("conv_transpose", f"output size {out} is too small", x, w)
+    return Meta((x.shape[0], w.shape[1] * groups) + out, x.dtype)
+
+
+def _col2im(cols, full, kernel, out, stride, dilation):
+    """The adjoint of _columns: scatter-add columns [N, C, *K, *out] into an image [N, C, *full]
+    (the padded image; the caller crops)."""
+    nd = len(kernel)
+    img = np.zeros(cols.shape[:2] + tuple(full), cols.dtype)
+    for kpos in np.ndindex(*kernel):
+        key = (slice(None), slice(None)) + tuple(
+            slice(kpos[i] * dilation[i], kpos[i] * dilation[i] + (out[i] - 1) * stride[i] + 1,
+                  stride[i]) for i in range(nd))
+        img[key] += cols[(slice(None), slice(None)) + kpos]
+    return img
+
+
+def _conv_transpose_np(x, w, stride, padding, output_padding, dilation, groups):
+    kernel = tuple(w.shape[2:])
+    n, cin = x.shape[:2]
+    cout = w.shape[1] * groups
+    inp = tuple(x.shape[2:])
+    size = tuple(transpose_out_size(i, k, s, p, d, o) for i, k, s, p, d, o in
+                 zip(inp, kernel, stride, padding, dilation, output_padding))
+    wm = w.reshape(groups, cin // groups, -1).transpose(0, 2, 1)  # [G, C_out/G * K, C_in/G]
+    xm = x.reshape(n, groups, cin // groups, -1)                  # [N, G, C_in/G, P]
+    cols = np.matmul(wm, xm).reshape((n, cout) + kernel + inp)
+    # the padded image holds every window and the output_padding cells (which get no input)
+    full = tuple(max((i - 1) * s + d * (k - 1) + 1, p + o_)
+                 for i, k, s, d, p, o_ in zip(inp, kernel, stride, dilation, padding, size))
+    img = _col2im(cols, full, kernel, inp, stride, dilation)
+    if full != size:
+        img = np.ascontiguousarray(
+            img[(slice(None), slice(None)) + tuple(slice(p, p + o_) for p, o_ in zip(padding, size))])
+    return img
+
+
+def _conv_transpose_vjp(g, out, x, w, stride, padding, output_padding, dilation, groups):
+    params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    gx = CONV(g, w, **params)
+    gw = CONV_WEIGHT(g, x, kernel=tuple(w.shape[2:]), **params)
+    return gx, gw
+
+
+CONV_TRANSPOSE = define("conv_transpose", family="conv", infer=_infer_conv_transpose,
+                        numpy=_conv_transpose_np, vjp=_conv_transpose_vjp,
+                        triton="conv_transpose",
+                        params=("stride", "padding", "output_padding", "dilation", "groups"),
+                        doc="the adjoint of conv with respect to its input")
+
+
+def _infer_conv_weight(x, g, kernel, stride, padding, dilation, groups):
+    if x.dtype is not g.dtype or len(x.shape) != len(g.shape):
+        fail("conv_weight", "input and output gradient must have the same rank and dtype", x, g)
+    return Meta((g.shape[1], x.shape[1] // groups) + tuple(kernel), x.dtype)
+
+
+def _conv_weight_np(x, g, kernel, stride, padding, dilation, groups):
+    out = tuple(g.shape[2:])
+    cols = _columns(x, kernel, out, stride, padding, dilation, groups)  # [N, G, CK, P]
+    n, o = g.shape[:2]
+    gm = g.reshape(n, groups, o // groups, -1)                           # [N, G, O/G, P]
+    # contract over N and P in one matmul: [G, O/G, N*P] @ [G, N*P, CK]
+    gm = gm.transpose(1, 2, 0, 3).reshape(groups, o // groups, -1)
+    cm = cols.transpose(1, 0, 3, 2).reshape(groups, -1, cols.shape[2])
+    gw = np.matmul(gm, cm)
+    return gw.reshape((o, x.shape[1] // groups) + tuple(kernel))
+
+
+def _conv_weight_vjp(gg, out, x, g, kernel, stride, padding, dilation, groups):
+    params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    gx = CONV_TRANSPOSE(g, gg, output_padding=_output_padding(x.shape[2:], g.shape[2:], kernel,
+                                                              stride, padding, dilation), **params)
+    return gx, CONV(x, gg, **params)
+
+
+CONV_WEIGHT = define("conv_weight", family="conv", infer=_infer_conv_weight,
+                     numpy=_conv_weight_np, vjp=_conv_weight_vjp, triton="conv_weight",
+                     params=("kernel",) + _CONV_PARAMS,
+                     doc="the adjoint of conv with respect to its weight (the weight gradient)")
+
+
+def _infer_max_pool_indices(x, kernel, stride, padding, dilation, ceil_mode):
+    nd = len(kernel)
+    if len(x.shape) < nd + 1:
+        fail("max_pool_indices", f"expected at least {nd + 1} dims", x)
+    out = tuple(conv_out_size(n, k, s, p, d, ceil_mode) for n, k, s, p, d in
+                zip(x.shape[-nd:], kernel, stride, padding, dilation))
+    return Meta(tuple(x.shape[:-nd]) + out, dt.int64)
+
+
+def _max_pool_indices_np(x, kernel, stride, padding, dilation, ceil_mode):
+    nd = len(kernel)
+    lead = x.shape[:-nd]
+    size = x.shape[-nd:]
+    out = tuple(conv_out_size(n, k, s, p, d, ceil_mode) for n, k, s, p, d in
+                zip(size, kernel, stride, padding, dilation))
+    # pad with the lowest value; grow at the end so ceil_mode windows stay in bounds
+    need = tuple((o - 1) * s + d * (k - 1) + 1 for o, s, d, k in zip(out, stride, dilation, kernel))
+    after = tuple(max(0, nd_ - n - p) for nd_, n, p in zip(need, size, padding))
+    low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min if x.dtype.kind in "iu" else 0
+    flat = x.reshape((-1,) + size)
+    xp = np.pad(flat, ((0, 0),) + tuple(zip(padding, after)), constant_values=low)
+    st = xp.strides
+    shape = (flat.shape[0],) + out + tuple(kernel)
+    strides = (st[0],) + tuple(st[1 + i] * stride[i] for i in range(nd)) + \
+        tuple(st[1 + i] * dilation[i] for i in range(nd))
+    win = as_strided(xp, shape, strides, writeable=False).reshape(
+        (flat.shape[0],) + out + (-1,))
+    if x.dtype.kind == "f":
+        # NaN wins like in PyTorch: argmax picks the first NaN
+        arg = np.argmax(np.where(np.isnan(win), np.inf, win), axis=-1)
+        nan_any = np.isnan(win).any(-1)
+        if nan_any.any():
+            arg = np.where(nan_any, np.argmax(np.isnan(win), axis=-1), arg)
+    else:
+        arg = np.argmax(win, axis=-1)
+    # window offset -> padded coordinate -> input coordinate -> flat input index
+    koff = np.unravel_index(arg, kernel)
+    flat_idx = np.zeros(arg.shape, np.int64)
+    for i in range(nd):
+        grid = np.arange(out[i]).reshape((1,) + tuple(-1 if j == i else 1 for j in range(nd)))
+        coord = grid * stride[i] + koff[i] * dilation[i] - padding[i]
+        flat_idx = flat_idx * size[i] + coord
+    return flat_idx.reshape(lead + out)
+
+
+MAX_POOL_INDICES = define("max_pool_indices", family="conv", infer=_infer_max_pool_indices,
+                          numpy=_max_pool_indices_np, triton="max_pool_indices",
+                          differentiable=False,
+                          params=("kernel", "stride", "padding", "dilation", "ceil_mode"),
+                          doc="flat input index of each max-pooling window's maximum")
