@@ -195,9 +195,15 @@ class set_grad_enabled(_GradMode):
         self._prev = STATE.grad_enabled
         STATE.grad_enabled = self._value
 
+    def __enter__(self):
+        pass  # __init__ already switched the mode; re-reading it here would lose the old mode
+
     def __exit__(self, *exc):
         STATE.grad_enabled = self._prev
         return False
+
+    def _ctor_args(self):
+        return (self._value,)
 
     def _ctor_args(self):
         return (self._value,)

@@ -1,0 +1,33 @@
+"""NumPy helpers shared by the optimizers' fast paths: in-place updates on the arrays of
+parameters and state tensors, with PyTorch's CPU formulas (so results stay close to its)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..frontend.dispatch import _new
+
+
+def lerp_(a, b, weight):
+    """a = lerp(a, b, weight) in place, using PyTorch's two-branch formula for accuracy."""
+    if weight < 0.5:
+        a += weight * (b - a)
+    else:
+        np.subtract(b, (b - a) * (1 - weight), out=a)
+    return a
+
+
+def grad_array(grad, maximize):
+    g = grad._data
+    return np.negative(g) if maximize else g
+
+
+def new_like(array, fill=0.0):
+    """A state tensor over a fresh array shaped like `array`."""
+    return _new(np.full(array.shape, fill, array.dtype))
+
+
+def incr_step(step_t):
+    """state['step'] += 1 on the array; returns the new step as a Python float."""
+    step_t._data += 1
+    step_t._bump_version()
+    return float(step_t._data)

@@ -1,0 +1,71 @@
+"""Adadelta with weight decay and maximize."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _fast
+from .optimizer import Optimizer, bump, new_step, scalar, use_fast_path, zeros_state
+
+
+class Adadelta(Optimizer):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            update = _adadelta_numpy if use_fast_path(group) else _adadelta_tensor
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = new_step()
+                    state["square_avg"] = zeros_state(p)
+                    state["acc_delta"] = zeros_state(p)
+                update(p, p.grad, state, scalar(group["lr"]), group["rho"], group["eps"],
+                       group["weight_decay"], group["maximize"])
+        return loss
+
+
+def _adadelta_tensor(param, grad, state, lr, rho, eps, weight_decay, maximize):
+    square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+    state["step"] += 1
+    grad = -grad if maximize else grad
+    if weight_decay != 0:
+        grad = grad.add(param, alpha=weight_decay)
+    square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+    std = square_avg.add(eps).sqrt_()
+    delta = acc_delta.add(eps).sqrt_()
+    delta.div_(std).mul_(grad)
+    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    param.add_(delta, alpha=-lr)
+
+
+def _adadelta_numpy(param, grad, state, lr, rho, eps, weight_decay, maximize):
+    p, sq, acc = param._data, state["square_avg"]._data, state["acc_delta"]._data
+    _fast.incr_step(state["step"])
+    g = _fast.grad_array(grad, maximize)
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    sq *= rho
+    sq += (1 - rho) * g * g
+    std = np.sqrt(sq + eps)
+    delta = np.sqrt(acc + eps)
+    delta /= std
+    delta *= g
+    acc *= rho
+    acc += (1 - rho) * delta * delta
+    p += (-lr) * delta
+    bump(param, state["square_avg"], state["acc_delta"])

@@ -1,0 +1,77 @@
+"""Adagrad with lr_decay, initial_accumulator_value, weight decay and maximize."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _fast
+from .optimizer import Optimizer, bump, new_step, scalar, use_fast_path
+
+
+class Adagrad(Optimizer):
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError("Invalid initial_accumulator_value value: "
+                             f"{initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        # like PyTorch, Adagrad creates its state up front (the accumulator's initial value)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, group)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = new_step()
+            state["sum"] = _fast.new_like(p._data, group["initial_accumulator_value"])
+        return state
+
+    def step(self, closure=None):
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            update = _adagrad_numpy if use_fast_path(group) else _adagrad_tensor
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self._init_state(p, group)  # params added by add_param_group later
+                update(p, p.grad, state["sum"], state["step"], scalar(group["lr"]),
+                       group["weight_decay"], group["lr_decay"], group["eps"],
+                       group["maximize"])
+        return loss
+
+
+def _adagrad_tensor(param, grad, state_sum, step_t, lr, weight_decay, lr_decay, eps, maximize):
+    step_t += 1
+    step = step_t.item()
+    grad = -grad if maximize else grad
+    if weight_decay != 0:
+        grad = grad.add(param, alpha=weight_decay)
+    clr = lr / (1 + (step - 1) * lr_decay)
+    state_sum.addcmul_(grad, grad, value=1)
+    std = state_sum.sqrt().add_(eps)
+    param.addcdiv_(grad, std, value=-clr)
+
+
+def _adagrad_numpy(param, grad, state_sum, step_t, lr, weight_decay, lr_decay, eps, maximize):
+    p, s = param._data, state_sum._data
+    step = _fast.incr_step(step_t)
+    g = _fast.grad_array(grad, maximize)
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    clr = lr / (1 + (step - 1) * lr_decay)
+    s += g * g
+    std = np.sqrt(s)
+    std += eps
+    p += (-clr) * g / std
+    bump(param, state_sum)

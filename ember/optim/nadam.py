@@ -1,0 +1,105 @@
+"""NAdam (Adam with Nesterov momentum) with momentum_decay and decoupled weight decay."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _fast
+from .adam import check_betas
+from .optimizer import (Optimizer, bump, is_capturable, new_step, scalar, use_fast_path,
+                        zeros_state)
+
+
+class NAdam(Optimizer):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False):
+        check_betas(lr, eps, betas, weight_decay)
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            update = _nadam_numpy if use_fast_path(group) else _nadam_tensor
+            capturable = is_capturable(group)
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = new_step()
+                    state["mu_product"] = new_step().fill_(1.0)
+                    state["exp_avg"] = zeros_state(p)
+                    state["exp_avg_sq"] = zeros_state(p)
+                update(p, p.grad, state, scalar(group["lr"]), beta1, beta2, group["eps"],
+                       group["weight_decay"], group["momentum_decay"],
+                       group["decoupled_weight_decay"], group["maximize"], capturable)
+        return loss
+
+
+def _mu(beta1, step, momentum_decay):
+    return beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+
+
+def _nadam_tensor(param, grad, state, lr, beta1, beta2, eps, weight_decay, momentum_decay,
+                  decoupled, maximize, capturable):
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    mu_product, step_t = state["mu_product"], state["step"]
+    grad = -grad if maximize else grad
+    step_t += 1
+    step = step_t if capturable else step_t.item()
+    bias_correction2 = 1 - beta2 ** step
+    if weight_decay != 0:
+        if decoupled:
+            param.mul_(1 - lr * weight_decay)
+        else:
+            grad = grad.add(param, alpha=weight_decay)
+    mu = _mu(beta1, step, momentum_decay)
+    mu_next = _mu(beta1, step + 1, momentum_decay)
+    mu_product *= mu
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    denom = exp_avg_sq.div(bias_correction2).sqrt()
+    if capturable:
+        denom = denom.add(eps)
+        mu_product_next = mu_product * mu_next
+        param.addcdiv_(grad * (-lr * (1.0 - mu) / (1.0 - mu_product)), denom)
+        param.addcdiv_(exp_avg * (-lr * mu_next / (1.0 - mu_product_next)), denom)
+    else:
+        product = mu_product.item()
+        mu_product_next = product * mu_next
+        denom.add_(eps)
+        param.addcdiv_(grad, denom, value=(-lr * (1.0 - mu) / (1.0 - product)))
+        param.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))
+
+
+def _nadam_numpy(param, grad, state, lr, beta1, beta2, eps, weight_decay, momentum_decay,
+                 decoupled, maximize, capturable):
+    p, m, v = param._data, state["exp_avg"]._data, state["exp_avg_sq"]._data
+    g = _fast.grad_array(grad, maximize)
+    step = _fast.incr_step(state["step"])
+    bias_correction2 = 1 - beta2 ** step
+    if weight_decay != 0:
+        if decoupled:
+            p *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p
+    mu = _mu(beta1, step, momentum_decay)
+    mu_next = _mu(beta1, step + 1, momentum_decay)
+    state["mu_product"]._data *= mu  # a float32 0-d array: rounds like PyTorch's tensor
+    bump(state["mu_product"])
+    product = float(state["mu_product"]._data)
+    _fast.lerp_(m, g, 1 - beta1)
+    v *= beta2
+    v += (1 - beta2) * g * g
+    denom = np.sqrt(v / bias_correction2)
+    denom += eps
+    p += (-lr * (1.0 - mu) / (1.0 - product)) * g / denom
+    p += ((-lr * mu_next) / (1.0 - product * mu_next)) * m / denom
+    bump(param, state["exp_avg"], state["exp_avg_sq"])
