@@ -205,9 +205,6 @@ class set_grad_enabled(_GradMode):
     def _ctor_args(self):
         return (self._value,)
 
-    def _ctor_args(self):
-        return (self._value,)
-
 
 class inference_mode(no_grad):
     def __init__(self, mode=True):
