@@ -2,7 +2,13 @@
 from .parameter import Parameter, Buffer, UninitializedParameter  # noqa: F401
 from .modules.module import (Module, register_module_forward_pre_hook,  # noqa: F401
                              register_module_forward_hook)
+from .modules.container import *  # noqa: F401,F403
+from .modules.linear import *  # noqa: F401,F403
+from .modules.flatten import *  # noqa: F401,F403
+from .modules.activation import *  # noqa: F401,F403
+from .modules.normalization import *  # noqa: F401,F403
+from .modules.dropout import *  # noqa: F401,F403
+from .modules.sparse import *  # noqa: F401,F403
+from .modules.loss import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401
 # layers of other families (conv, pooling, recurrent, attention, transformer) are added below
-from .modules.container import (Sequential, ModuleList, ModuleDict, ParameterList,  # noqa: F401
-                                ParameterDict)

@@ -1,0 +1,258 @@
+"""Activation functions and softmax family, written on the Tensor API (they trace into primitives
+and need no gradient rules of their own)."""
+from __future__ import annotations
+
+import math
+import warnings
+
+from ... import dtypes as dt
+from ...frontend import functional as F
+from ...frontend.inplace import write
+from ...frontend.tensor import Tensor
+
+__all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_",
+           "celu", "celu_", "gelu", "silu", "mish", "hardtanh", "hardtanh_", "hardsigmoid",
+           "hardswish", "sigmoid", "tanh", "softplus", "softsign", "softmin", "softmax",
+           "log_softmax", "logsigmoid", "tanhshrink", "softshrink", "hardshrink", "threshold",
+           "threshold_", "prelu", "glu", "rrelu", "rrelu_"]
+
+
+def _check(input, name):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+
+
+def _out(input, result, inplace):
+    return write(input, result) if inplace else result
+
+
+def relu(input, inplace=False):
+    _check(input, "relu")
+    return _out(input, F.relu(input), inplace)
+
+
+def relu_(input):
+    return relu(input, inplace=True)
+
+
+def threshold(input, threshold, value, inplace=False):
+    return _out(input, F.where(input > threshold, input, value), inplace)
+
+
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _check(input, "leaky_relu")
+    return _out(input, F.where(input > 0, input, input * negative_slope), inplace)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    _check(input, "elu")
+    # expm1 of the clamped value keeps the unused branch finite (no inf * 0 in the gradient)
+    neg = F.expm1(F.clamp(input, max=0.0)) * alpha
+    return _out(input, F.where(input > 0, input, neg), inplace)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    return _out(input, elu(input, _SELU_ALPHA) * _SELU_SCALE, inplace)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    neg = F.expm1(F.clamp(input, max=0.0) / alpha) * alpha
+    return _out(input, F.where(input > 0, input, neg), inplace)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def gelu(input, approximate="none"):
+    _check(input, "gelu")
+    if approximate == "none":
+        return input * 0.5 * (1.0 + F.erf(input * (1.0 / math.sqrt(2.0))))
+    if approximate == "tanh":
+        inner = (input + 0.044715 * input * input * input) * math.sqrt(2.0 / math.pi)
+        return 0.5 * input * (1.0 + F.tanh(inner))
+    raise RuntimeError(f"approximate argument must be either none or tanh.")
+
+
+def silu(input, inplace=False):
+    _check(input, "silu")
+    return _out(input, input * F.sigmoid(input), inplace)
+
+
+def mish(input, inplace=False):
+    return _out(input, input * F.tanh(softplus(input)), inplace)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    _check(input, "hardtanh")
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _out(input, F.clamp(input, min_val, max_val), inplace)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def hardsigmoid(input, inplace=False):
+    return _out(input, F.clamp(input / 6.0 + 0.5, 0.0, 1.0), inplace)
+
+
+def hardswish(input, inplace=False):
+    return _out(input, input * F.clamp(input + 3.0, 0.0, 6.0) / 6.0, inplace)
+
+
+def sigmoid(input):
+    return F.sigmoid(input)
+
+
+def tanh(input):
+    return F.tanh(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    _check(input, "softplus")
+    z = input * beta if beta != 1 else input
+    # log1p(exp(-|z|)) + max(z, 0) is exact and never overflows
+    soft = (F.log1p(F.exp(-F.abs(z))) + F.relu(z))
+    soft = soft / beta if beta != 1 else soft
+    return F.where(z > threshold, input, soft)
+
+
+def softsign(input):
+    return input / (1.0 + F.abs(input))
+
+
+def logsigmoid(input):
+    # log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable for large |x|
+    return F.clamp(input, max=0.0) - F.log1p(F.exp(-F.abs(input)))
+
+
+def tanhshrink(input):
+    return input - F.tanh(input)
+
+
+def softshrink(input, lambd=0.5):
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return F.where(input > lambd, input - lambd, F.where(input < -lambd, input + lambd, input * 0))
+
+
+def hardshrink(input, lambd=0.5):
+    return F.where((input > lambd) | (input < -lambd), input, input * 0)
+
+
+def prelu(input, weight):
+    if weight.numel() != 1:
+        if input.ndim == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if weight.numel() != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                               f"parameter numbers = {weight.numel()} and channel size = "
+                               f"{channels}.")
+        shape = [1] * input.ndim
+        shape[1 if input.ndim >= 2 else 0] = channels
+        weight = weight.reshape(shape)
+    elif weight.ndim:
+        weight = weight.reshape(())
+    return F.where(input > 0, input, weight * input)
+
+
+def glu(input, dim=-1):
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    n = input.shape[dim]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension "
+                           f"{dim % input.ndim} is size {n}")
+    a, b = F.chunk(input, 2, dim)
+    return a * F.sigmoid(b)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    if training:
+        from ...frontend.creation import rand
+        slope = rand(tuple(input.shape), dtype=input.dtype) * (upper - lower) + lower
+        return _out(input, F.where(input >= 0, input, input * slope), inplace)
+    return leaky_relu(input, (lower + upper) / 2, inplace)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+# --- softmax family ----------------------------------------------------------------------------
+def _get_softmax_dim(name, ndim, stacklevel=3):
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+                  "include dim=X as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _prepare(input, dim, dtype, name):
+    _check(input, name)
+    if dim is None:
+        dim = _get_softmax_dim(name, input.ndim, 4)
+    if dtype is not None:
+        input = F.to_dtype(input, dt.to_dtype(dtype))
+    elif input.dtype.category != dt.FLOAT:
+        raise RuntimeError(f"\"{name}_lastdim_kernel_impl\" not implemented for "
+                           f"'{dt.legacy_name(input.dtype)}'")
+    return input, dim
+
+
+def _shifted(x, dim):
+    """x minus its (detached) max along dim: softmax is shift invariant, so the gradient is exact
+    and exp never overflows."""
+    if x.ndim == 0:
+        return x - x.detach()
+    m = F.amax(x, dim, keepdim=True).detach()
+    m = F.where(F.isinf(m), 0.0, m)   # rows of all -inf stay -inf (NaN like PyTorch)
+    return x - m
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    x, dim = _prepare(input, dim, dtype, "softmax")
+    e = F.exp(_shifted(x, dim))
+    return e / F.sum(e, dim, keepdim=True) if x.ndim else e / e
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    x, dim = _prepare(input, dim, dtype, "log_softmax")
+    z = _shifted(x, dim)
+    if x.ndim == 0:
+        return z
+    return z - F.log(F.sum(F.exp(z), dim, keepdim=True))
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _get_softmax_dim("softmin", input.ndim, _stacklevel)
+    return softmax(-input if dtype is None else -F.to_dtype(input, dt.to_dtype(dtype)), dim)
