@@ -8,8 +8,9 @@
   sentinel, so a worker that dies (killed, segfault, os._exit) is noticed at once, not after a
   timeout; ``timeout`` bounds a worker that is alive but stuck.
 * Shutdown (end of data, early ``break`` + garbage collection, Ctrl-C, an error, interpreter exit)
-  sets a shared "done" event so workers skip queued work, asks them to exit, drains their pipes so
-  none stays blocked writing, and terminates/kills stragglers after a short grace period.
+  writes one byte to a shutdown pipe every worker waits on (so they skip queued work and exit),
+  drains their result pipes so none stays blocked writing, and terminates/kills stragglers after
+  a short grace period.
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         ctx = loader.multiprocessing_context or multiprocessing.get_context()
         self._use_shm = _shm_enabled()
         self._receiver = BatchReceiver(self._num_workers)
-        self._done_event = ctx.Event()
+        self._shutdown_reader, self._shutdown_writer = ctx.Pipe(duplex=False)
         try:
             for worker_id in range(self._num_workers):
                 task_queue = ctx.Queue()
@@ -77,7 +78,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 reader, writer = ctx.Pipe(duplex=False)
                 w = ctx.Process(
                     target=worker_loop,
-                    args=(self._is_iterable, self._dataset, task_queue, writer, self._done_event,
+                    args=(self._is_iterable, self._dataset, task_queue, writer,
+                          self._shutdown_reader,
                           self._auto_collation, self._collate_fn, self._drop_last,
                           self._base_seed, loader.worker_init_fn, worker_id, self._num_workers,
                           self._use_shm),
@@ -259,18 +261,16 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._shutdown = True
         _live_iterators.discard(self)
         try:
-            self._done_event.set()
-            for q in self._task_queues:
-                try:
-                    q.put(None)
-                except (OSError, ValueError):
-                    pass
+            try:
+                self._shutdown_writer.send_bytes(b"x")
+            except OSError:
+                pass  # every worker is gone already
             self._reap()
         finally:
             for q in self._task_queues:
                 q.cancel_join_thread()
                 q.close()
-            for c in self._result_conns:
+            for c in self._result_conns + [self._shutdown_reader, self._shutdown_writer]:
                 c.close()
             self._receiver.close()
 

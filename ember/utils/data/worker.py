@@ -1,6 +1,7 @@
 """The loop a DataLoader worker process runs.
 
-Protocol (main -> worker, over the worker's task Queue):
+Protocol (main -> worker, over the worker's task Queue; plus one byte on the shared shutdown pipe,
+which makes every worker exit before its next task):
   ("task", task_id, index, releases)   fetch and send one batch; ``releases`` are segment ids the
                                        main process no longer uses
   ("resume", epoch, releases)          persistent workers: start a new epoch, answer "resumed"
@@ -18,6 +19,7 @@ thread exits the worker when its parent disappears, even if the worker is blocke
 from __future__ import annotations
 
 import faulthandler
+import multiprocessing.connection as mp_connection
 import os
 import pickle
 import random
@@ -51,7 +53,7 @@ def _seed_everything(base_seed, worker_id):
     return seed
 
 
-def worker_loop(is_iterable, dataset, task_queue, result_conn, done_event, auto_collation,
+def worker_loop(is_iterable, dataset, task_queue, result_conn, shutdown_conn, auto_collation,
                 collate_fn, drop_last, base_seed, init_fn, worker_id, num_workers, use_shm):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -84,7 +86,14 @@ def worker_loop(is_iterable, dataset, task_queue, result_conn, done_event, auto_
 
     iteration_end = False
     try:
+        # waiting on the queue's pipe next to the shutdown pipe: the queue's private ``_reader``
+        # is the only way to select() on it, and a one-byte shutdown message reaches every
+        # worker at once, even when the main process's queue feeder threads are already gone
+        # (they are, when the iterator is collected as part of a reference cycle)
+        waitables = [task_queue._reader, shutdown_conn]
         while True:
+            if shutdown_conn in mp_connection.wait(waitables):
+                break
             msg = task_queue.get()
             if msg is None:
                 break
@@ -100,8 +109,8 @@ def worker_loop(is_iterable, dataset, task_queue, result_conn, done_event, auto_
             _, task_id, index, releases = msg
             if arena is not None:
                 arena.release(releases)
-            if iteration_end or done_event.is_set():
-                continue  # exhausted, or the main process is shutting down: skip queued work
+            if iteration_end:
+                continue  # the main process skips the tasks it gave an exhausted worker
             if init_error is not None:
                 send(("error", task_id, init_error))
                 continue
