@@ -158,6 +158,8 @@ def scalar_dtype(x) -> dtype:
         return get_default_dtype()
     if isinstance(x, (np.generic,)):
         return from_numpy_dtype(x.dtype)
+    if hasattr(x, "free_symbols"):  # a symbolic size while tracing (ember.shapes.SymDim)
+        return int64
     raise TypeError(f"unsupported scalar type {type(x).__name__}")
 
 

@@ -79,5 +79,150 @@ class ShapeEnv:
         if relation not in (True, sympy.true) and relation not in self.guards:
             self.guards.append(relation)
 
+    def decide(self, rel):
+        """Answer the relation `rel` from the hints; record it (or its negation) as a guard unless
+        it holds for every size >= 2 anyway."""
+        cache = self.__dict__.setdefault("_implied", {})
+        known = cache.get(rel)
+        if known is None:
+            known = cache[rel] = implied(rel)
+        if known is not None:
+            return known
+        value = bool(rel.subs(self.hints))
+        self.guard(rel if value else rel.negated)
+        return value
 
-__all__ = ["prod", "broadcast_shapes", "normalize_dim", "ShapeEnv", "is_static", "math"]
+    def specialize(self, expr):
+        """Python needs a concrete int for `expr`: use the hint and guard that it stays so."""
+        value = self.hint(expr)
+        if getattr(expr, "free_symbols", None):
+            self.guard(sympy.Eq(expr, value))
+        return value
+
+
+__all__ = ["prod", "broadcast_shapes", "normalize_dim", "ShapeEnv", "is_static", "math", "SymDim",
+           "sym", "as_expr", "implied"]
+
+
+# --- symbolic sizes while tracing --------------------------------------------------------------
+# A traced tensor's shape holds SymDim objects for dynamic dims.  Every decision Python code makes
+# on one (==, <, bool, int()) is answered from the size seen at trace time (the hint) and recorded
+# as a guard, so the traced program is valid exactly for inputs whose sizes satisfy the guards.
+# Symbols stand for sizes >= 2 (sizes 0 and 1 are specialized, as in PyTorch's dynamic shapes), so
+# checks like "is this dim 1?" (broadcasting) need no guard.
+
+_SHIFT = {}   # symbol -> (u + 2) with u >= 0, to ask sympy whether a relation follows from s >= 2
+
+
+def _shifted(sym):
+    r = _SHIFT.get(sym)
+    if r is None:
+        r = _SHIFT[sym] = sympy.Symbol(f"_u_{sym.name}", integer=True, nonnegative=True) + 2
+    return r
+
+
+def implied(rel):
+    """True/False when `rel` holds/fails for every assignment of sizes >= 2, else None."""
+    if rel in (True, sympy.true):
+        return True
+    if rel in (False, sympy.false):
+        return False
+    r = rel.subs({s: _shifted(s) for s in rel.free_symbols})
+    if r in (True, sympy.true):
+        return True
+    if r in (False, sympy.false):
+        return False
+    return None
+
+
+def sym(name):
+    """The size symbol called `name` (s0, s1, ...); the same object for the same name."""
+    return sympy.Symbol(name, integer=True, positive=True)
+
+
+def as_expr(d):
+    """A dim (int, SymDim or sympy expression) as an int or a sympy expression."""
+    if d.__class__ is int:
+        return d
+    if isinstance(d, SymDim):
+        return d.expr
+    if isinstance(d, sympy.Basic):
+        return int(d) if d.is_Integer else d
+    return int(d)
+
+
+class SymDim:
+    """A symbolic size seen by Python code while tracing (like PyTorch's SymInt)."""
+    __slots__ = ("expr", "env")
+
+    def __init__(self, expr, env):
+        self.expr = expr
+        self.env = env
+
+    @property
+    def free_symbols(self):
+        return self.expr.free_symbols
+
+    def _sympy_(self):
+        return self.expr
+
+    def _new(self, e):
+        e = sympy.sympify(e)
+        return int(e) if e.is_Integer else SymDim(e, self.env)
+
+    # arithmetic stays symbolic
+    def __add__(self, o): return self._new(self.expr + as_expr(o))
+    def __radd__(self, o): return self._new(as_expr(o) + self.expr)
+    def __sub__(self, o): return self._new(self.expr - as_expr(o))
+    def __rsub__(self, o): return self._new(as_expr(o) - self.expr)
+    def __mul__(self, o): return self._new(self.expr * as_expr(o))
+    def __rmul__(self, o): return self._new(as_expr(o) * self.expr)
+    def __floordiv__(self, o): return self._new(sympy.floor(self.expr / as_expr(o)))
+    def __rfloordiv__(self, o): return self._new(sympy.floor(as_expr(o) / self.expr))
+    def __mod__(self, o): return self._new(sympy.Mod(self.expr, as_expr(o)))
+    def __rmod__(self, o): return self._new(sympy.Mod(as_expr(o), self.expr))
+    def __neg__(self): return self._new(-self.expr)
+    def __pos__(self): return self
+
+    def __truediv__(self, o):  # a float result has no symbolic form: specialize
+        return int(self) / (int(o) if isinstance(o, SymDim) else o)
+
+    def __rtruediv__(self, o):
+        return o / int(self)
+
+    # decisions are guarded
+    def _decide(self, rel_type, o):
+        return self.env.decide(rel_type(self.expr, as_expr(o)))
+
+    def __eq__(self, o):
+        if not isinstance(o, (int, SymDim, sympy.Basic)) or isinstance(o, bool):
+            return NotImplemented
+        return self._decide(sympy.Eq, o)
+
+    def __ne__(self, o):
+        r = self.__eq__(o)
+        return r if r is NotImplemented else not r
+
+    def __lt__(self, o): return self._decide(sympy.Lt, o)
+    def __le__(self, o): return self._decide(sympy.Le, o)
+    def __gt__(self, o): return self._decide(sympy.Gt, o)
+    def __ge__(self, o): return self._decide(sympy.Ge, o)
+
+    def __bool__(self):
+        return self != 0
+
+    def __index__(self):  # Python needs a concrete int (range(), slice.indices): specialize
+        return self.env.specialize(self.expr)
+
+    __int__ = __index__
+
+    def __float__(self):
+        return float(int(self))
+
+    def __hash__(self):
+        return hash(self.expr)
+
+    def __repr__(self):
+        return str(self.expr)
+
+    __str__ = __repr__

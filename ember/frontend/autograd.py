@@ -60,6 +60,8 @@ class Node:
         self.next = edges
         if prim.saves_output:
             saved = dispatch._new(out._data)
+            if out._value is not None:  # traced: the saved output is the same graph value
+                saved._value = out._value
             saved._base = _root(out)
             self.out = saved
             self.out_version = saved._base._ver
@@ -85,6 +87,8 @@ class Node:
     def _check_saved(self):
         if self.released:
             raise RuntimeError(_FREED)
+        if not self.prim.saves_inputs:  # the vjp reads no input values (views, copies, pads)
+            return self._check_saved_output()
         for i, (a, v) in enumerate(zip(self.inputs, self.versions)):
             if isinstance(a, _SavedMeta):
                 continue
@@ -95,6 +99,9 @@ class Node:
                     f"inplace operation: [{a.dtype.name} {list(a.shape)}], which is input {i} of "
                     f"{self.name()}, is at version {now}; expected version {v} instead. Hint: "
                     "clone the tensor before modifying it in place.")
+        self._check_saved_output()
+
+    def _check_saved_output(self):
         if self.out is not None and self.out._base._ver != self.out_version:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
@@ -108,7 +115,10 @@ class Node:
         if out is not None and create_graph:
             # the saved output re-enters the graph as this node's output (like PyTorch's
             # SavedVariable), so its own derivative is taken into account at higher order
+            value = out._value
             out = dispatch._new(out._data)
+            if value is not None:
+                out._value = value
             out._grad_fn, out._requires_grad = self, True
         return self.prim.vjp(g, out, *self.inputs, **self.params)
 
@@ -247,6 +257,10 @@ def _accumulate(slot, g):
 
 def _owned(g, taken):
     """A gradient stored in .grad must own writable memory no other .grad shares."""
+    if g._value is not None:  # traced: values are immutable, a fresh tensor object suffices
+        t = dispatch._new(g._data)
+        t._value = g._value
+        return t
     d = g._data
     if id(d) in taken or d.base is not None or not d.flags.writeable:
         g = dispatch._new(np.array(d, copy=True))
@@ -269,7 +283,11 @@ def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, i
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = dispatch._new(np.ones(t._data.shape, t._data.dtype))
+            if STATE.tracer is not None:  # traced: the seed gradient is a graph node
+                from ..ops import FULL
+                g = dispatch.bind(FULL, shape=tuple(t.shape), value=1, dtype=t.dtype)
+            else:
+                g = dispatch._new(np.ones(t._data.shape, t._data.dtype))
         elif not isinstance(g, Tensor):
             g = dispatch._new(np.asarray(g, dtype=t._data.dtype))
         elif tuple(g.shape) != tuple(t.shape):

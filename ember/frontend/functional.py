@@ -53,7 +53,8 @@ def to_dtype(t, dtype):
 def expand_to(t, shape):
     shape = tuple(shape)
     have = tuple(t.shape)
-    if have == shape:
+    # compare ranks first: element-wise == on symbolic sizes of unrelated dims records guards
+    if len(have) == len(shape) and have == shape:
         return t
     if len(have) < len(shape):
         t = bind(P.RESHAPE, t, shape=(1,) * (len(shape) - len(have)) + have)
@@ -83,7 +84,8 @@ def _needs_record(*xs):
 
 
 def _check_scalar(x):
-    if not isinstance(x, (int, float, bool, np.generic)):
+    # a symbolic size (SymDim, while tracing with dynamic shapes) is an int scalar too
+    if not isinstance(x, (int, float, bool, np.generic)) and not hasattr(x, "free_symbols"):
         raise TypeError(f"unsupported operand type: expected a Tensor or a number, got "
                         f"{type(x).__name__}")
 
@@ -137,6 +139,8 @@ def _fast_binary(prim):
                 t = _new_tensor(Tensor)
                 t._data = out
                 return t
+        if not isinstance(other, (Tensor, int, float, np.generic)):
+            return NotImplemented  # like torch: `t == None` is False, `t + "a"` a TypeError
         return binary(prim, self, other)
     return op
 
@@ -720,14 +724,17 @@ def logsumexp(input, dim=None, keepdim=False):
 def all(input, dim=None, keepdim=False):
     x = to_dtype(input, dt.bool_) if input.dtype is not dt.bool_ else input
     x = logical_not(x)
-    return logical_not(any(x, dim, keepdim))
+    out = logical_not(any(x, dim, keepdim))
+    return to_dtype(out, dt.uint8) if input.dtype is dt.uint8 else out  # PyTorch keeps uint8
 
 
 def any(input, dim=None, keepdim=False):
     x = to_dtype(input, dt.bool_) if input.dtype is not dt.bool_ else input
     if x.numel() == 0:
-        return sum(to_dtype(x, dt.int64), dim, keepdim) > 0
-    return to_dtype(_reduce(P.AMAX, to_dtype(x, dt.uint8), _dims(x, dim), keepdim), dt.bool_)
+        out = sum(to_dtype(x, dt.int64), dim, keepdim) > 0
+    else:
+        out = to_dtype(_reduce(P.AMAX, to_dtype(x, dt.uint8), _dims(x, dim), keepdim), dt.bool_)
+    return to_dtype(out, dt.uint8) if input.dtype is dt.uint8 else out  # PyTorch keeps uint8
 
 
 def count_nonzero(input, dim=None):
@@ -788,7 +795,7 @@ def matmul(input, other):
         raise RuntimeError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if STATE.tracer is None and not (STATE.grad_enabled and (a._requires_grad or b._requires_grad)):
         try:
-            return _wrap(np.matmul(a._data, b._data))
+            return _wrap(P.MATMUL.numpy(a._data, b._data))
         except ValueError:
             pass  # fall through to the recorded path for PyTorch's error message
     if a.ndim == 1 and b.ndim == 1:

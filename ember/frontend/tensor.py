@@ -232,6 +232,8 @@ class Tensor:
     def detach(self):
         t = dispatch._new(self._data)
         t._base = self._base if self._base is not None else self
+        if self._value is not None:  # traced: the same graph value, without history
+            t._value = self._value
         return t
 
     def detach_(self):
