@@ -153,7 +153,7 @@ def _simple_key(key):
     if isinstance(key, (int, slice)) and not isinstance(key, bool):
         return not isinstance(key, slice) or key.step is None or key.step > 0
     if isinstance(key, tuple) and len(key) <= 4:
-        if Ellipsis in key:
+        if any(k is Ellipsis for k in key):  # `in` would compare tensors elementwise
             return False
         for k in key:
             if isinstance(k, bool) or not isinstance(k, (int, slice)) and k is not None \
@@ -186,7 +186,14 @@ def setitem(x, key, value):
     idx_shape = P.index.advanced_index_shape(tuple(target.shape), [tuple(i.shape) for i in indices],
                                              positions)
     value = _fit_value(value, idx_shape)
-    new = bind(P.INDEX_PUT, target, value, *indices, positions=positions, accumulate=False)
+    if STATE.grad_enabled and STATE.tracer is None and (target._requires_grad or
+                                                        value._requires_grad):
+        # the node must not see target's storage, which write() is about to overwrite
+        from .inplace import snapshot
+        target_in = snapshot(target)
+    else:
+        target_in = target
+    new = bind(P.INDEX_PUT, target_in, value, *indices, positions=positions, accumulate=False)
     write(target, new, op="index_put_")
 
 

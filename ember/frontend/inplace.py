@@ -18,8 +18,13 @@ _LEAF = ("a leaf Variable that requires grad is being used in an in-place operat
 
 
 def check_leaf(x):
-    if STATE.grad_enabled and x._requires_grad and x._grad_fn is None and STATE.tracer is None:
-        raise RuntimeError(_LEAF)
+    if STATE.grad_enabled and x._requires_grad and STATE.tracer is None:
+        if x._grad_fn is None:
+            raise RuntimeError(_LEAF)
+        base = x._base
+        if base is not None and base._requires_grad and base._grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
 
 
 def write(target, result, op="copy_"):
@@ -51,13 +56,30 @@ def write(target, result, op="copy_"):
     if result._data is not dst:
         np.copyto(dst, result._data, casting="unsafe")
     target._bump_version()
-    if result._requires_grad and STATE.grad_enabled:
+    if not STATE.grad_enabled:
+        return target
+    had_history = target._requires_grad and target._grad_fn is not None
+    if had_history and (not result._requires_grad or op in ("copy_", "fill_")):
+        # a value that does not depend on the old one: like PyTorch the tensor stays in the graph
+        # and the old value gets a zero gradient (also through the views it was made from)
+        _rebase(target, _overwritten(target, result))
+    elif result._requires_grad:
+        if result._grad_fn is None:  # a leaf: target's history is a copy of it, not the leaf
+            result = bind(P.CONVERT, result, dtype=result.dtype)
         _rebase(target, result)
-    elif target._requires_grad and target._grad_fn is not None and STATE.grad_enabled:
-        # overwritten by a value without history: no gradient flows to the old value
-        target._grad_fn = None
-        target._requires_grad = False
     return target
+
+
+def _overwritten(target, result):
+    """A recorded `where(True, result, old)`: result's values, a zero gradient to target's old
+    value.  The stand-in for the old value carries only its history (where's vjp reads no values),
+    so later in-place changes of target do not trip the version check."""
+    from .functional import expand_to, scalar_tensor
+    old = Tensor.__new__(Tensor)
+    old._data = target._data
+    old._grad_fn, old._out_idx, old._requires_grad = target._grad_fn, target._out_idx, True
+    keep = expand_to(scalar_tensor(True, dt.bool_), tuple(target.shape))
+    return bind(P.WHERE, keep, result, old)
 
 
 def _rebase(target, new):

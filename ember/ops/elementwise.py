@@ -95,14 +95,19 @@ RECIPROCAL = unary("reciprocal", _np_log(np.reciprocal), lambda g, out, x: (-(g 
 ABS = unary("abs", np.abs, lambda g, out, x: (g * x.sign(),), "tl.abs({0})", float_only=False)
 RELU = unary("relu", _relu, lambda g, out, x: (g * (out > 0).to(g.dtype),),
              "tl.maximum({0}, 0)", float_only=False, saves_output=True)
-SIGN = unary("sign", np.sign, None, "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0))",
-             float_only=False, differentiable=False)
-FLOOR = unary("floor", np.floor, None, "tl.floor({0})", float_only=False, differentiable=False)
-CEIL = unary("ceil", np.ceil, None, "tl.ceil({0})", float_only=False, differentiable=False)
-ROUND = unary("round", _round, None, "libdevice.nearbyint({0})", float_only=False,
-              differentiable=False)
-TRUNC = unary("trunc", np.trunc, None, "libdevice.trunc({0})", float_only=False,
-              differentiable=False)
+
+
+def _zero_vjp(g, out, x):
+    # piecewise constant: PyTorch records these and gives a zero gradient (not "no grad_fn")
+    return (g.new_zeros(tuple(g.shape)),)
+
+
+SIGN = unary("sign", np.sign, _zero_vjp, "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0))",
+             float_only=False)
+FLOOR = unary("floor", np.floor, _zero_vjp, "tl.floor({0})", float_only=False)
+CEIL = unary("ceil", np.ceil, _zero_vjp, "tl.ceil({0})", float_only=False)
+ROUND = unary("round", _round, _zero_vjp, "libdevice.nearbyint({0})", float_only=False)
+TRUNC = unary("trunc", np.trunc, _zero_vjp, "libdevice.trunc({0})", float_only=False)
 LOGICAL_NOT = define("logical_not", family="elementwise", numpy=np.logical_not, vjp=None,
                      triton="{0} == 0", differentiable=False,
                      infer=lambda x: Meta(tuple(x.shape), dt.bool_))

@@ -26,5 +26,11 @@ def _matmul_vjp(g, out, a, b):
     return g.matmul(b.transpose(-1, -2)), a.transpose(-1, -2).matmul(g)
 
 
-MATMUL = define("matmul", family="linalg", infer=_infer_matmul, numpy=np.matmul, vjp=_matmul_vjp,
+def _matmul_np(a, b):
+    out = np.matmul(a, b)
+    # ml_dtypes' bfloat16 matmul accumulates and returns float32; PyTorch returns bfloat16
+    return out if out.dtype == a.dtype else out.astype(a.dtype)
+
+
+MATMUL = define("matmul", family="linalg", infer=_infer_matmul, numpy=_matmul_np, vjp=_matmul_vjp,
                 triton="matmul")
