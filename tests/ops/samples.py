@@ -610,6 +610,29 @@ add(
 )
 
 # ==================================================================================================
+# convolution and pooling primitives (through nn.functional)
+# ==================================================================================================
+def _nnf(lib):
+    return lib.nn.functional
+
+
+add(
+    S("conv2d", lambda x, w, b, lib: _nnf(lib).conv2d(x, w, b, padding=1), [r(1, 2, 4, 4),
+                                                                          r(3, 2, 3, 3), r(3)]),
+    S("conv1d_stride_groups", lambda x, w, lib: _nnf(lib).conv1d(x, w, stride=2, groups=2),
+      [r(2, 4, 7), r(4, 2, 3)]),
+    S("conv2d_dilation_T", lambda x, w, lib: _nnf(lib).conv2d(x, w, dilation=2),
+      [r(1, 1, 5, 5), r(2, 1, 2, 2)], layout="T"),
+    S("conv_transpose2d", lambda x, w, b, lib: _nnf(lib).conv_transpose2d(x, w, b, stride=2),
+      [r(1, 2, 3, 3), r(2, 3, 2, 2), r(3)]),
+    S("max_pool2d", lambda x, lib: _nnf(lib).max_pool2d(x, 2), [distinct(1, 2, 4, 4)]),
+    S("max_pool2d_indices", lambda x, lib: _nnf(lib).max_pool2d(x, 3, stride=2, padding=1,
+                                                                return_indices=True),
+      [distinct(1, 1, 5, 5)]),
+    S("avg_pool2d", lambda x, lib: _nnf(lib).avg_pool2d(x, 2), [r(1, 2, 4, 4)]),
+)
+
+# ==================================================================================================
 # indexing
 # ==================================================================================================
 add(
