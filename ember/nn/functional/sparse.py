@@ -5,6 +5,7 @@ from ... import dtypes as dt
 from ...frontend import functional as F
 from ...frontend.autograd import no_grad
 from ...frontend.dispatch import STATE
+from ...frontend.indexing import bincount, unique
 from ...frontend.tensor import Tensor
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -25,7 +26,7 @@ def _check_indices(input, n):
 def _renorm_(weight, input, max_norm, norm_type):
     """Rows referenced by input are scaled in place to norm <= max_norm (no gradient)."""
     with no_grad():
-        rows = F.unique(input.reshape(-1))
+        rows = unique(input.reshape(-1))
         w = weight[rows]
         norms = F.norm(w, norm_type, dim=1, keepdim=True)
         scale = F.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
@@ -55,7 +56,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         out = F.where(keep, out, out.detach())
     if scale_grad_by_freq:
         # value unchanged (out - out.detach() is 0), gradient scaled by 1/count in the batch
-        counts = F.bincount(input.reshape(-1), minlength=n)
+        counts = bincount(input.reshape(-1), minlength=n)
         inv = 1.0 / F.to_dtype(counts[input], weight.dtype).unsqueeze(-1)
         out = out.detach() + (out - out.detach()) * inv
     return out
