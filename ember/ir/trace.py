@@ -29,6 +29,8 @@ from ..shapes import ShapeEnv, SymDim, as_expr, prod
 from .graph import Graph, Node
 
 _EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# frames in these libraries are never "the user's line" (NumPy calls back into tensors)
+_LIB_DIRS = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (np, sympy))
 _is_ember_file = {}
 
 
@@ -39,7 +41,8 @@ class TraceError(RuntimeError):
 def _inside_ember(filename):
     r = _is_ember_file.get(filename)
     if r is None:
-        r = _is_ember_file[filename] = os.path.abspath(filename).startswith(_EMBER_DIR)
+        path = os.path.abspath(filename)
+        r = _is_ember_file[filename] = path.startswith(_EMBER_DIR) or path.startswith(_LIB_DIRS)
     return r
 
 
@@ -65,6 +68,8 @@ _ADVICE = {
     "nonzero": "Use a boolean mask with ember.where instead; the output shape must not depend on "
                "the data.",
     "unique": "The output shape depends on the data; compute it outside the traced function.",
+    "reading": "Use tensor ops (a traced program has values, not memory), or compute this outside "
+               "the traced function.",
 }
 
 
@@ -86,6 +91,9 @@ class _Flags:
     f_contiguous = False
     writeable = True
     owndata = True
+
+
+_READ = "reading tensor data or memory (a NumPy conversion, data_ptr(), storage_offset())"
 
 
 class TracedData:
@@ -114,7 +122,11 @@ class TracedData:
         return tuple(reversed(out))
 
     def __array__(self, *a, **k):
-        raise TraceError("a traced tensor has no data (internal: NumPy was asked for it)")
+        data_dependent_error(_READ)
+
+    @property
+    def __array_interface__(self):
+        data_dependent_error(_READ)
 
 
 def _to_tensor_dims(shape, env):

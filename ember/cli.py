@@ -1,0 +1,241 @@
+"""The `ember` command line (also `python -m ember`).
+
+    ember ir show FILE [--no-source]        the program's IR text
+    ember ir stats FILE                     node counts per primitive, parameter bytes, inputs/outputs
+    ember ir dot FILE [-o OUT]              Graphviz DOT
+    ember ir verify FILE                    parse + verify; exit status 0 when well formed
+    ember ir diff A B                       semantic diff of two programs
+    ember ir run FILE --input NAME=PATH.npy ... [--out-dir DIR]
+
+FILE is a saved program (.ember) or a bare IR text file.  Every command takes --json.  Errors go
+to stderr with exit status 1 (2 for usage errors).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import sys
+
+
+class CLIError(Exception):
+    pass
+
+
+def _load(path):
+    """A Program from a .ember file, or (for IR text) a Program with no state."""
+    from .ir.serialize import ProgramFormatError, load_program
+    from .ir.program import Program
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such file")
+    import zipfile
+    if zipfile.is_zipfile(path):
+        try:
+            return load_program(path)
+        except ProgramFormatError as e:
+            raise CLIError(str(e)) from None
+    from .ir.meta import IRSyntaxError
+    from .ir.parser import parse_graph
+    try:
+        with open(path, encoding="utf-8") as f:
+            graph = parse_graph(f.read())
+    except (IRSyntaxError, UnicodeDecodeError) as e:
+        raise CLIError(f"{path}: {e}") from None
+    return Program(graph, {})
+
+
+def _emit(args, data, text):
+    if args.json:
+        print(json.dumps(data, indent=1, sort_keys=True, default=str))
+    else:
+        print(text, end="" if text.endswith("\n") else "\n")
+
+
+def cmd_show(args):
+    from .ir.printer import print_graph
+    p = _load(args.file)
+    if args.stage not in (None, "traced"):
+        raise CLIError(f"unknown stage {args.stage!r}: saved programs hold the 'traced' stage "
+                       "(pass stages come with ember.compile)")
+    text = print_graph(p.graph, source_lines=not args.no_source)
+    _emit(args, {"file": args.file, "stage": "traced", "ir": text}, text)
+
+
+def _stats(p):
+    from .ir.meta import format_type
+    g = p.graph
+    counts = collections.Counter(n.prim.name for n in g.nodes)
+    state = {k: int(t._data.nbytes) for k, t in p.state.items()}
+    by_kind = collections.Counter()
+    for v in g.inputs:
+        if v.kind != "input":
+            key = v.target if v.kind in ("param", "buffer") else v.name
+            if key in state:
+                by_kind[v.kind] += state[key]
+    return {
+        "name": g.name,
+        "nodes": len(g.nodes),
+        "primitives": dict(sorted(counts.items())),
+        "inputs": [{"name": v.name, "type": format_type(v.meta)} for v in g.inputs
+                   if v.kind == "input"],
+        "outputs": [format_type(v.meta) for v in g.outputs],
+        "state_tensors": {k: sum(1 for v in g.inputs if v.kind == k) for k in
+                          ("param", "buffer", "const")},
+        "parameter_bytes": by_kind["param"],
+        "buffer_bytes": by_kind["buffer"],
+        "constant_bytes": by_kind["const"],
+        "parameters": sum(int(p.state[v.target]._data.size) for v in g.inputs
+                          if v.kind == "param" and v.target in p.state),
+        "mutations": [v.target or v.name for v in g.mutations],
+        "guards": [str(r) for r in g.guards],
+    }
+
+
+def cmd_stats(args):
+    s = _stats(_load(args.file))
+    lines = [f"program {s['name']}: {s['nodes']} nodes"]
+    lines.append("inputs:  " + ", ".join(f"{i['name']}: {i['type']}" for i in s["inputs"]))
+    lines.append("outputs: " + ", ".join(s["outputs"]))
+    lines.append(f"parameters: {s['parameters']} ({s['parameter_bytes']} bytes), buffer bytes: "
+                 f"{s['buffer_bytes']}, constant bytes: {s['constant_bytes']}")
+    if s["guards"]:
+        lines.append("guards: " + ", ".join(s["guards"]))
+    if s["mutations"]:
+        lines.append("writes back: " + ", ".join(s["mutations"]))
+    lines.append("nodes per primitive:")
+    for k, n in sorted(s["primitives"].items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  {k:<14} {n}")
+    _emit(args, s, "\n".join(lines))
+
+
+def cmd_dot(args):
+    from .ir.nx_view import to_dot
+    text = to_dot(_load(args.file).graph)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text)
+        _emit(args, {"file": args.file, "output": args.output}, f"wrote {args.output}")
+    else:
+        _emit(args, {"file": args.file, "dot": text}, text)
+
+
+def cmd_verify(args):
+    from .ir.verify import VerifyError, verify
+    p = _load(args.file)
+    try:
+        verify(p.graph)
+    except VerifyError as e:
+        raise CLIError(f"{args.file}: {e}") from None
+    _emit(args, {"file": args.file, "ok": True, "nodes": len(p.graph.nodes)},
+          f"{args.file}: ok ({len(p.graph.nodes)} nodes)")
+
+
+def cmd_diff(args):
+    from .ir.diff import diff_programs
+    d = diff_programs(_load(args.a), _load(args.b))
+    if d["same"]:
+        text = "the programs are the same"
+    else:
+        lines = []
+        for k in ("inputs_added", "inputs_removed", "guards_added", "guards_removed"):
+            if d[k]:
+                lines.append(f"{k.replace('_', ' ')}: {', '.join(d[k])}")
+        for k, v in d["inputs_changed"].items():
+            lines.append(f"input {k}: {v['a']} -> {v['b']}")
+        if d["outputs"]:
+            lines.append(f"outputs: {d['outputs']['a']} -> {d['outputs']['b']}")
+        for k, (x, y) in d["primitive_counts"].items():
+            lines.append(f"{k}: {x} -> {y} nodes")
+        for k, v in d["state"].items():
+            lines.append(f"state {k}: {v}")
+        lines.extend(d["text_diff"])
+        text = "\n".join(lines)
+    _emit(args, d, text)
+    return 0 if d["same"] else 1
+
+
+def cmd_run(args):
+    import numpy as np
+    from .frontend import dispatch
+    from .ir.interpret import InputError
+    from .ir.trace import flatten
+    p = _load(args.file)
+    given = {}
+    for item in args.input:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise CLIError(f"--input takes NAME=PATH.npy, got {item!r}")
+        try:
+            given[name] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise CLIError(f"cannot read {path}: {e}") from None
+    names = p.input_names
+    missing = [n for n in names if n not in given]
+    unknown = [n for n in given if n not in names]
+    if missing or unknown:
+        raise CLIError(f"the program takes inputs {', '.join(names) or '(none)'}"
+                       + (f"; missing: {', '.join(missing)}" if missing else "")
+                       + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    try:
+        result = p(*[dispatch._new(given[n]) for n in names])
+    except InputError as e:
+        raise CLIError(str(e)) from None
+    leaves, _ = flatten(result)
+    os.makedirs(args.out_dir, exist_ok=True)
+    written = []
+    for i, t in enumerate(leaves):
+        path = os.path.join(args.out_dir, f"output{i}.npy")
+        np.save(path, t._data)
+        written.append({"path": path, "shape": list(t._data.shape), "dtype": str(t._data.dtype)})
+    _emit(args, {"outputs": written},
+          "\n".join(f"{w['path']}: {w['dtype']}{w['shape']}" for w in written))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="ember", description="ember command line tools")
+    top = parser.add_subparsers(dest="command", metavar="COMMAND")
+    top.required = True
+    ir = top.add_parser("ir", help="inspect, check and run saved programs (.ember files)",
+                        description="inspect, check and run saved programs")
+    sub = ir.add_subparsers(dest="ir_command", metavar="SUBCOMMAND")
+    sub.required = True
+
+    def add(name, fn, help_, files=("file",)):
+        p = sub.add_parser(name, help=help_, description=help_)
+        for f in files:
+            p.add_argument(f, help="a saved program (.ember) or an IR text file")
+        p.add_argument("--json", action="store_true", help="machine-readable JSON output")
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("show", cmd_show, "print the program's IR")
+    p.add_argument("--stage", default=None, help="which stage to show (saved programs: traced)")
+    p.add_argument("--no-source", action="store_true", help="omit the source-line comments")
+    add("stats", cmd_stats, "node counts per primitive, parameter bytes, inputs and outputs")
+    p = add("dot", cmd_dot, "the graph in Graphviz DOT")
+    p.add_argument("-o", "--output", help="write the DOT text to this file")
+    add("verify", cmd_verify, "parse and verify the program (exit status 0 when well formed)")
+    add("diff", cmd_diff, "a semantic diff of two programs (exit status 1 when they differ)",
+        files=("a", "b"))
+    p = add("run", cmd_run, "run the program on .npy inputs and write its outputs as .npy")
+    p.add_argument("--input", action="append", default=[], metavar="NAME=PATH.npy",
+                   help="an input array (repeat for each input)")
+    p.add_argument("--out-dir", default=".", help="where to write output0.npy, output1.npy, ...")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        rc = args.fn(args)
+    except CLIError as e:
+        print(f"ember: error: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 1
+    return rc or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
