@@ -89,8 +89,10 @@ class Node:
             raise RuntimeError(_FREED)
         if not self.prim.saves_inputs:  # the vjp reads no input values (views, copies, pads)
             return self._check_saved_output()
+        needs = self.prim.needs_input
+        requires = [e is not None for e in self.next] if needs is not None else None
         for i, (a, v) in enumerate(zip(self.inputs, self.versions)):
-            if isinstance(a, _SavedMeta):
+            if isinstance(a, _SavedMeta) or (needs is not None and not needs(i, requires)):
                 continue
             now = _root(a)._ver
             if now != v:

@@ -466,11 +466,13 @@ def _tensor_where(self, condition, other):
 def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    # where, not maximum/minimum: a value on a bound keeps its whole gradient (PyTorch's rule),
+    # NaN stays NaN, and min > max gives max everywhere
     out = input
     if min is not None:
-        out = maximum(out, min)
+        out = where(out < min, min, out)
     if max is not None:
-        out = minimum(out, max)
+        out = where(out > max, max, out)
     return out
 
 

@@ -33,17 +33,23 @@ def _infer_binary(op, out_dtype=None):
     return infer
 
 
-def unary(name, np_fn, vjp, triton, float_only=True, differentiable=True, saves_output=False, doc=""):
+def unary(name, np_fn, vjp, triton, float_only=True, differentiable=True, saves_output=False,
+          saves_inputs=None, doc=""):
+    # a vjp that reads only the output (or nothing) keeps no input alive and, like PyTorch,
+    # does not mind the input being modified in place afterwards
+    if saves_inputs is None:
+        saves_inputs = not saves_output
     return define(name, family="elementwise", numpy=np_fn, vjp=vjp, triton=triton,
                   infer=_infer_float_unary(name) if float_only else (lambda x: _same_meta(name, x)),
-                  differentiable=differentiable, saves_output=saves_output, doc=doc)
+                  differentiable=differentiable, saves_output=saves_output,
+                  saves_inputs=saves_inputs, doc=doc)
 
 
 def binary(name, np_fn, vjp, triton, out_dtype=None, differentiable=True, saves_output=False,
-           doc=""):
+           saves_inputs=True, doc=""):
     return define(name, family="elementwise", numpy=np_fn, vjp=vjp, triton=triton,
                   infer=_infer_binary(name, out_dtype), differentiable=differentiable,
-                  saves_output=saves_output, doc=doc)
+                  saves_output=saves_output, saves_inputs=saves_inputs, doc=doc)
 
 
 def _sigmoid(x):
@@ -72,7 +78,8 @@ def _round(x):
 
 
 # --- unary ------------------------------------------------------------------------------------
-NEG = unary("neg", np.negative, lambda g, out, x: (-g,), "-{0}", float_only=False)
+NEG = unary("neg", np.negative, lambda g, out, x: (-g,), "-{0}", float_only=False,
+            saves_inputs=False)
 EXP = unary("exp", np.exp, lambda g, out, x: (g * out,), "tl.exp({0})", saves_output=True)
 LOG = unary("log", _np_log(np.log), lambda g, out, x: (g / x,), "tl.log({0})")
 LOG1P = unary("log1p", _np_log(np.log1p), lambda g, out, x: (g / (x + 1),), "libdevice.log1p({0})")
@@ -103,11 +110,13 @@ def _zero_vjp(g, out, x):
 
 
 SIGN = unary("sign", np.sign, _zero_vjp, "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0))",
-             float_only=False)
-FLOOR = unary("floor", np.floor, _zero_vjp, "tl.floor({0})", float_only=False)
-CEIL = unary("ceil", np.ceil, _zero_vjp, "tl.ceil({0})", float_only=False)
-ROUND = unary("round", _round, _zero_vjp, "libdevice.nearbyint({0})", float_only=False)
-TRUNC = unary("trunc", np.trunc, _zero_vjp, "libdevice.trunc({0})", float_only=False)
+             float_only=False, saves_inputs=False)
+FLOOR = unary("floor", np.floor, _zero_vjp, "tl.floor({0})", float_only=False, saves_inputs=False)
+CEIL = unary("ceil", np.ceil, _zero_vjp, "tl.ceil({0})", float_only=False, saves_inputs=False)
+ROUND = unary("round", _round, _zero_vjp, "libdevice.nearbyint({0})", float_only=False,
+              saves_inputs=False)
+TRUNC = unary("trunc", np.trunc, _zero_vjp, "libdevice.trunc({0})", float_only=False,
+              saves_inputs=False)
 LOGICAL_NOT = define("logical_not", family="elementwise", numpy=np.logical_not, vjp=None,
                      triton="{0} == 0", differentiable=False,
                      infer=lambda x: Meta(tuple(x.shape), dt.bool_))
@@ -116,9 +125,10 @@ ISNAN = define("isnan", family="elementwise", numpy=np.isnan, vjp=None, triton="
                differentiable=False, infer=lambda x: Meta(tuple(x.shape), dt.bool_))
 
 # --- binary -----------------------------------------------------------------------------------
-ADD = binary("add", np.add, lambda g, out, a, b: (g, g), "{0} + {1}")
-SUB = binary("sub", np.subtract, lambda g, out, a, b: (g, -g), "{0} - {1}")
+ADD = binary("add", np.add, lambda g, out, a, b: (g, g), "{0} + {1}", saves_inputs=False)
+SUB = binary("sub", np.subtract, lambda g, out, a, b: (g, -g), "{0} - {1}", saves_inputs=False)
 MUL = binary("mul", np.multiply, lambda g, out, a, b: (g * b, g * a), "{0} * {1}")
+MUL.needs_input = lambda i, requires: requires[1 - i]  # a is read only for b's gradient
 
 
 def _div(a, b):
@@ -127,6 +137,7 @@ def _div(a, b):
 
 
 DIV = binary("div", _div, lambda g, out, a, b: (g / b, -(g * a) / (b * b)), "{0} / {1}")
+DIV.needs_input = lambda i, requires: i == 1 or requires[1]
 
 
 def _pow(a, b):

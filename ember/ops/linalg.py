@@ -34,3 +34,4 @@ def _matmul_np(a, b):
 
 MATMUL = define("matmul", family="linalg", infer=_infer_matmul, numpy=_matmul_np, vjp=_matmul_vjp,
                 triton="matmul")
+MATMUL.needs_input = lambda i, requires: requires[1 - i]  # a is read only for b's gradient

@@ -40,7 +40,7 @@ def _sum_np(x, dims):
 
 
 SUM = define("sum", family="reduce", infer=_infer_reduce("sum"), numpy=_sum_np,
-             vjp=_sum_vjp, triton="sum", params=("dims",))
+             vjp=_sum_vjp, triton="sum", saves_inputs=False, params=("dims",))
 
 
 def _prod_vjp(g, out, x, dims):
@@ -122,4 +122,4 @@ def _cumsum_vjp(g, out, x, dim):
 
 CUMSUM = define("cumsum", family="reduce", infer=_infer_cumsum,
                 numpy=lambda x, dim: np.cumsum(x, axis=dim, dtype=x.dtype) if x.ndim else x.copy(),
-                vjp=_cumsum_vjp, triton="cumsum", params=("dim",))
+                vjp=_cumsum_vjp, triton="cumsum", saves_inputs=False, params=("dim",))

@@ -55,6 +55,10 @@ class Primitive:
     saves_output: bool = False
     doc: str = ""
     params: tuple = field(default=())
+    # needs_input(i, requires) -> bool: whether the vjp reads input i's values given which inputs
+    # require grad (mul reads a only for b's gradient); None: every input of a saving primitive.
+    # Backward's in-place version check skips inputs that are not read, like PyTorch's.
+    needs_input: Callable | None = None
 
     def __repr__(self):
         return f"<primitive {self.name}>"
