@@ -100,7 +100,7 @@ def _parse(x, key):
         elif kind == "slice":
             if v.step is not None and v.step <= 0:
                 raise ValueError("step must be greater than zero")
-            a, b, c = v.indices(n)
+            a, b, c = v.indices(n) if isinstance(n, int) else _symbolic_indices(v, n)
             b = max(a, b)
             starts.append(a)
             stops.append(b)
@@ -114,6 +114,21 @@ def _parse(x, key):
             basic_shape.append(n)
         d += 1
     return tuple(starts), tuple(stops), tuple(steps), tuple(basic_shape), advanced
+
+
+def _symbolic_indices(s, n):
+    """slice.indices for a symbolic size n (tracing with dynamic shapes): the comparisons below
+    record guards instead of fixing n to the traced size."""
+    def clamp(v, default):
+        if v is None:
+            return default
+        if not hasattr(v, "free_symbols"):
+            v = int(v)
+        if v < 0:
+            v = v + n
+            return 0 if v < 0 else v
+        return n if v > n else v
+    return clamp(s.start, 0), clamp(s.stop, n), 1 if s.step is None else int(s.step)
 
 
 def _basic_view(x, starts, stops, steps, basic_shape):
