@@ -11,8 +11,8 @@ The three convolution primitives are bilinear and adjoint to one another, so eac
 written with the other two, and higher-order gradients come free.
 
 The NumPy rules build im2col columns from a strided window view in the layout
-``[N, groups, C/groups * prod(K), prod(out)]``, so one batched matmul produces the output already in
-``[N, O, *out]`` order (no output transpose), and BLAS does the work.
+``[groups, C/groups * prod(K), N * prod(out)]``, so each group is one large matmul: many small
+GEMMs are slow, above all when BLAS threads share a busy machine.
 """
 from __future__ import annotations
 
@@ -63,18 +63,36 @@ def _pad_spatial(x, padding):
 
 
 def _columns(x, kernel, out, stride, padding, dilation, groups):
-    """im2col: [N, G, C/G * prod(K), prod(out)] from x [N, C, *S]."""
+    """im2col: [G, C/G * prod(K), N * prod(out)] from x [N, C, *S] (one copy of the windows)."""
     xp = _pad_spatial(x, padding)
     nd = len(kernel)
     n, c = xp.shape[:2]
     st = xp.strides
-    shape = (n, c) + tuple(kernel) + tuple(out)
-    strides = st[:2] + tuple(st[2 + i] * dilation[i] for i in range(nd)) + \
+    # window view laid out [C, *K, N, *out]: the copy's inner loop runs along a row of the image
+    shape = (c,) + tuple(kernel) + (n,) + tuple(out)
+    strides = (st[1],) + tuple(st[2 + i] * dilation[i] for i in range(nd)) + (st[0],) + \
         tuple(st[2 + i] * stride[i] for i in range(nd))
     win = as_strided(xp, shape, strides, writeable=False)
     k = int(np.prod(kernel))
     p = int(np.prod(out))
-    return win.reshape(n, groups, (c // groups) * k, p)
+    return win.reshape(groups, (c // groups) * k, n * p)
+
+
+def _gemm(a, b):
+    """[G, m, k] @ [G, k, n] as one 2-D BLAS call per group: NumPy's stacked matmul can miss BLAS
+    for transposed operands (100x slower), 2-D dot never does."""
+    if a.shape[0] == 1:
+        return np.dot(a[0], b[0])[None]
+    out = np.empty((a.shape[0], a.shape[1], b.shape[2]), np.result_type(a, b))
+    for i in range(a.shape[0]):
+        np.dot(a[i], b[i], out=out[i])
+    return out
+
+
+def _to_channels_first(y, n, o, out):
+    """[G, O/G, N * P] -> [N, O, *out] (contiguous)."""
+    p = int(np.prod(out))
+    return np.ascontiguousarray(y.reshape(o, n, p).transpose(1, 0, 2)).reshape((n, o) + out)
 
 
 def _conv_np(x, w, stride, padding, dilation, groups):
@@ -83,16 +101,24 @@ def _conv_np(x, w, stride, padding, dilation, groups):
                 for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
     cols = _columns(x, kernel, out, stride, padding, dilation, groups)
     o = w.shape[0]
-    wm = w.reshape(groups, o // groups, -1)
-    y = np.matmul(wm, cols)  # [N, G, O/G, P]
-    return y.reshape((x.shape[0], o) + out)
+    # one large GEMM per group: many small ones are slow when BLAS threads are oversubscribed
+    y = _gemm(w.reshape(groups, o // groups, -1), cols)   # [G, O/G, N*P]
+    return _to_channels_first(y, x.shape[0], o, out)
+
+
+def _needed(t):
+    """False only for an eager input that gets no gradient (a network's input images): its
+    gradient would be dropped, and for a first conv layer it costs as much as the weight's."""
+    from ..frontend.dispatch import STATE  # ops never imports frontend at import time
+    return STATE.tracer is not None or t._requires_grad or t._grad_fn is not None
 
 
 def _conv_vjp(g, out, x, w, stride, padding, dilation, groups):
     params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     gx = CONV_TRANSPOSE(g, w, output_padding=_output_padding(x.shape[2:], g.shape[2:], w.shape[2:],
-                                                             stride, padding, dilation), **params)
-    gw = CONV_WEIGHT(x, g, kernel=tuple(w.shape[2:]), **params)
+                                                             stride, padding, dilation),
+                        **params) if _needed(x) else None
+    gw = CONV_WEIGHT(x, g, kernel=tuple(w.shape[2:]), **params) if _needed(w) else None
     return gx, gw
 
 
@@ -125,15 +151,16 @@ def _infer_conv_transpose(x, w, stride, padding, output_padding, dilation, group
 
 
 def _col2im(cols, full, kernel, out, stride, dilation):
-    """The adjoint of _columns: scatter-add columns [N, C, *K, *out] into an image [N, C, *full]
-    (the padded image; the caller crops)."""
+    """The adjoint of _columns: scatter-add columns [C, *K, N, *out] into an image [C, N, *full]
+    (the padded image; the caller crops and restores [N, C] order)."""
     nd = len(kernel)
-    img = np.zeros(cols.shape[:2] + tuple(full), cols.dtype)
+    c, n = cols.shape[0], cols.shape[1 + nd]
+    img = np.zeros((c, n) + tuple(full), cols.dtype)
     for kpos in np.ndindex(*kernel):
         key = (slice(None), slice(None)) + tuple(
             slice(kpos[i] * dilation[i], kpos[i] * dilation[i] + (out[i] - 1) * stride[i] + 1,
                   stride[i]) for i in range(nd))
-        img[key] += cols[(slice(None), slice(None)) + kpos]
+        img[key] += cols[(slice(None),) + kpos]
     return img
 
 
@@ -144,17 +171,15 @@ def _conv_transpose_np(x, w, stride, padding, output_padding, dilation, groups):
     inp = tuple(x.shape[2:])
     size = tuple(transpose_out_size(i, k, s, p, d, o) for i, k, s, p, d, o in
                  zip(inp, kernel, stride, padding, dilation, output_padding))
-    wm = w.reshape(groups, cin // groups, -1).transpose(0, 2, 1)  # [G, C_out/G * K, C_in/G]
-    xm = x.reshape(n, groups, cin // groups, -1)                  # [N, G, C_in/G, P]
-    cols = np.matmul(wm, xm).reshape((n, cout) + kernel + inp)
+    wm = w.reshape(groups, cin // groups, -1).transpose(0, 2, 1)   # [G, C_out/G * K, C_in/G]
+    xm = x.reshape(n, cin, -1).transpose(1, 0, 2).reshape(groups, cin // groups, -1)  # [G, ., N*P]
+    cols = _gemm(wm, xm).reshape((cout,) + kernel + (n,) + inp)
     # the padded image holds every window and the output_padding cells (which get no input)
     full = tuple(max((i - 1) * s + d * (k - 1) + 1, p + o_)
                  for i, k, s, d, p, o_ in zip(inp, kernel, stride, dilation, padding, size))
     img = _col2im(cols, full, kernel, inp, stride, dilation)
-    if full != size:
-        img = np.ascontiguousarray(
-            img[(slice(None), slice(None)) + tuple(slice(p, p + o_) for p, o_ in zip(padding, size))])
-    return img
+    img = img[(slice(None), slice(None)) + tuple(slice(p, p + o_) for p, o_ in zip(padding, size))]
+    return np.ascontiguousarray(img.transpose((1, 0) + tuple(range(2, 2 + len(kernel)))))
 
 
 def _conv_transpose_vjp(g, out, x, w, stride, padding, output_padding, dilation, groups):
@@ -179,13 +204,10 @@ def _infer_conv_weight(x, g, kernel, stride, padding, dilation, groups):
 
 def _conv_weight_np(x, g, kernel, stride, padding, dilation, groups):
     out = tuple(g.shape[2:])
-    cols = _columns(x, kernel, out, stride, padding, dilation, groups)  # [N, G, CK, P]
+    cols = _columns(x, kernel, out, stride, padding, dilation, groups)  # [G, CK, N*P]
     n, o = g.shape[:2]
-    gm = g.reshape(n, groups, o // groups, -1)                           # [N, G, O/G, P]
-    # contract over N and P in one matmul: [G, O/G, N*P] @ [G, N*P, CK]
-    gm = gm.transpose(1, 2, 0, 3).reshape(groups, o // groups, -1)
-    cm = cols.transpose(1, 0, 3, 2).reshape(groups, -1, cols.shape[2])
-    gw = np.matmul(gm, cm)
+    gm = g.reshape(n, o, -1).transpose(1, 0, 2).reshape(groups, o // groups, -1)  # [G, O/G, N*P]
+    gw = _gemm(gm, cols.transpose(0, 2, 1))                                      # [G, O/G, CK]
     return gw.reshape((o, x.shape[1] // groups) + tuple(kernel))
 
 
@@ -220,23 +242,26 @@ def _max_pool_indices_np(x, kernel, stride, padding, dilation, ceil_mode):
     # pad with the lowest value; grow at the end so ceil_mode windows stay in bounds
     need = tuple((o - 1) * s + d * (k - 1) + 1 for o, s, d, k in zip(out, stride, dilation, kernel))
     after = tuple(max(0, nd_ - n - p) for nd_, n, p in zip(need, size, padding))
-    low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min if x.dtype.kind in "iu" else 0
+    kind = x.dtype.kind
+    low = np.iinfo(x.dtype).min if kind in "iu" else False if kind == "b" else -np.inf
     flat = x.reshape((-1,) + size)
-    xp = np.pad(flat, ((0, 0),) + tuple(zip(padding, after)), constant_values=low)
-    st = xp.strides
-    shape = (flat.shape[0],) + out + tuple(kernel)
-    strides = (st[0],) + tuple(st[1 + i] * stride[i] for i in range(nd)) + \
-        tuple(st[1 + i] * dilation[i] for i in range(nd))
-    win = as_strided(xp, shape, strides, writeable=False).reshape(
-        (flat.shape[0],) + out + (-1,))
-    if x.dtype.kind == "f":
-        # NaN wins like in PyTorch: argmax picks the first NaN
-        arg = np.argmax(np.where(np.isnan(win), np.inf, win), axis=-1)
-        nan_any = np.isnan(win).any(-1)
-        if nan_any.any():
-            arg = np.where(nan_any, np.argmax(np.isnan(win), axis=-1), arg)
-    else:
-        arg = np.argmax(win, axis=-1)
+    xp = np.pad(flat, ((0, 0),) + tuple(zip(padding, after)), constant_values=low) \
+        if any(padding) or any(after) else flat
+    # running argmax over the kernel offsets, each a strided view (no window copy)
+    best = arg = None
+    for j, kpos in enumerate(np.ndindex(*kernel)):
+        key = (slice(None),) + tuple(
+            slice(kpos[i] * dilation[i], kpos[i] * dilation[i] + (out[i] - 1) * stride[i] + 1,
+                  stride[i]) for i in range(nd))
+        v = xp[key]
+        if best is None:
+            best, arg = v, np.zeros(v.shape, np.int64)
+            continue
+        take = v > best
+        if kind in "fcV":   # the first NaN wins, like PyTorch
+            take |= np.isnan(v) & ~np.isnan(best)
+        best = np.where(take, v, best)
+        arg[take] = j
     # window offset -> padded coordinate -> input coordinate -> flat input index
     koff = np.unravel_index(arg, kernel)
     flat_idx = np.zeros(arg.shape, np.int64)
