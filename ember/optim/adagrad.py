@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
-from .optimizer import Optimizer, bump, new_step, scalar, use_fast_path
+from .optimizer import Optimizer, bump, is_capturable, new_step, scalar, use_fast_path
 
 
 class Adagrad(Optimizer):
@@ -41,29 +41,35 @@ class Adagrad(Optimizer):
         loss = self._run_closure(closure)
         for group in self.param_groups:
             update = _adagrad_numpy if use_fast_path(group) else _adagrad_tensor
+            capturable = is_capturable(group)
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 state = self._init_state(p, group)  # params added by add_param_group later
                 update(p, p.grad, state["sum"], state["step"], scalar(group["lr"]),
                        group["weight_decay"], group["lr_decay"], group["eps"],
-                       group["maximize"])
+                       group["maximize"], capturable)
         return loss
 
 
-def _adagrad_tensor(param, grad, state_sum, step_t, lr, weight_decay, lr_decay, eps, maximize):
+def _adagrad_tensor(param, grad, state_sum, step_t, lr, weight_decay, lr_decay, eps, maximize,
+                    capturable=False):
     step_t += 1
-    step = step_t.item()
+    step = step_t if capturable else step_t.item()
     grad = -grad if maximize else grad
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
     clr = lr / (1 + (step - 1) * lr_decay)
     state_sum.addcmul_(grad, grad, value=1)
     std = state_sum.sqrt().add_(eps)
-    param.addcdiv_(grad, std, value=-clr)
+    if capturable:  # clr is a tensor (it depends on the step count)
+        param.add_(grad.div(std).mul(clr.neg()))
+    else:
+        param.addcdiv_(grad, std, value=-clr)
 
 
-def _adagrad_numpy(param, grad, state_sum, step_t, lr, weight_decay, lr_decay, eps, maximize):
+def _adagrad_numpy(param, grad, state_sum, step_t, lr, weight_decay, lr_decay, eps, maximize,
+                   capturable=False):
     p, s = param._data, state_sum._data
     step = _fast.incr_step(step_t)
     g = _fast.grad_array(grad, maximize)
