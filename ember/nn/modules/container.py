@@ -348,7 +348,7 @@ class ParameterList(Module):
                 size_str = "x".join(str(size) for size in p.size())
                 parastr = "{} containing: [{} of size {}]".format(
                     "Parameter" if isinstance(p, Parameter) else "Tensor",
-                    "torch." + _legacy(p), size_str)
+                    "torch." + p.dtype.name, size_str)
                 child_lines.append("  (" + str(k) + "): " + parastr)
             else:
                 child_lines.append("  (" + str(k) + "): Object of type: " + type(p).__name__)
@@ -450,7 +450,7 @@ class ParameterDict(Module):
                 size_str = "x".join(str(size) for size in p.size())
                 parastr = "{} containing: [{} of size {}]".format(
                     "Parameter" if isinstance(p, Parameter) else "Tensor",
-                    "torch." + _legacy(p), size_str)
+                    "torch." + p.dtype.name, size_str)
                 child_lines.append("  (" + str(k) + "): " + parastr)
             else:
                 child_lines.append("  (" + str(k) + "): Object of type: " + type(p).__name__)
@@ -458,8 +458,3 @@ class ParameterDict(Module):
 
     def __call__(self, input):
         raise RuntimeError("ParameterDict should not be called.")
-
-
-def _legacy(t):
-    from ... import dtypes as dt
-    return dt.legacy_name(t.dtype) + "Tensor"
