@@ -29,6 +29,10 @@ def _parse(x, key):
     # expand a boolean tensor into its index tensors and lists into tensors
     items = []
     for k in key:
+        if isinstance(k, Tensor) and k.ndim == 0 and k.dtype is not dt.uint8:
+            # a 0-d integer tensor indexes like an int (a view), a 0-d bool one like True/False
+            k = bool(k.item()) if k.dtype is dt.bool_ else int(k.item()) \
+                if k.dtype.category == dt.INT else k
         if isinstance(k, (list, np.ndarray)) or (isinstance(k, Tensor)):
             t = _as_index_tensor(k)
             if t.dtype is dt.bool_ or t.dtype is dt.uint8:
@@ -55,6 +59,9 @@ def _parse(x, key):
     if sum(1 for kind, _ in items if kind == "ellipsis") > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     if consumed > x.ndim:
+        if x.ndim == 0:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
     expanded = []
     for kind, v in items:
@@ -71,9 +78,10 @@ def _parse(x, key):
     d = 0
     for kind, v in expanded:
         if kind in ("none", "bool"):
+            if kind == "bool":  # a 0-d mask: a new dim of size 1, kept (True) or emptied (False)
+                from .creation import tensor
+                advanced.append((len(basic_shape), tensor([0] if v else [], dtype=dt.int64)))
             basic_shape.append(1)
-            if kind == "bool" and not v:
-                raise IndexError("indexing with False is not supported")
             continue
         if kind == "mask":
             for j in range(v.ndim):
@@ -150,11 +158,15 @@ def getitem(x, key):
             STATE.grad_enabled and x._requires_grad) and _simple_key(key):
         # plain eager basic indexing: NumPy gives the same view directly
         # a trailing Ellipsis makes NumPy return a (0-d) view even for all-int keys
-        out = x._data[(key, Ellipsis) if not isinstance(key, tuple) else key + (Ellipsis,)]
-        t = Tensor.__new__(Tensor)
-        t._data = out
-        t._base = x._base if x._base is not None else x
-        return t
+        try:
+            out = x._data[(key, Ellipsis) if not isinstance(key, tuple) else key + (Ellipsis,)]
+        except IndexError:
+            out = None  # the parsing below raises PyTorch's message
+        if out is not None:
+            t = Tensor.__new__(Tensor)
+            t._data = out
+            t._base = x._base if x._base is not None else x
+            return t
     starts, stops, steps, basic_shape, advanced = _parse(x, key)
     out = _basic_view(x, starts, stops, steps, basic_shape)
     if advanced:
