@@ -217,6 +217,10 @@ class set_grad_enabled(_GradMode):
     def _ctor_args(self):
         return (self._value,)
 
+    def __call__(self, fn):
+        STATE.grad_enabled = self._prev  # as a decorator, the mode applies only inside fn
+        return super().__call__(fn)
+
 
 class inference_mode(no_grad):
     def __init__(self, mode=True):
@@ -321,7 +325,7 @@ def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, i
             if grads is None:
                 continue
             if node.hooks:
-                for idx, hook in node.hooks:
+                for idx, hook in list(node.hooks.values()):
                     if grads[idx] is not None:
                         r = hook(grads[idx])
                         if r is not None:
@@ -552,7 +556,7 @@ class _HookHandle:
             key = _HookHandle._next_id
             _HookHandle._next_id += 1
         self.id = key
-        self._table = weakref.ref(table) if not isinstance(table, list) else table
+        self._table = table  # a dict (weakref cannot refer to one) or a list
         self._key = key
 
     def remove(self):
