@@ -40,7 +40,9 @@ def _encode_weights(state):
     from safetensors.numpy import save
     arrays, dtypes = {}, {}
     for k, t in state.items():
-        a = np.ascontiguousarray(t._data if hasattr(t, "_data") else t)
+        a = np.asarray(t._data if hasattr(t, "_data") else t)
+        if not a.flags.c_contiguous:  # (np.ascontiguousarray would turn 0-d into 1-d)
+            a = a.copy()
         d = dt.BY_NP[a.dtype]
         dtypes[k] = d.name
         if d is dt.bfloat16:
