@@ -269,3 +269,14 @@ def test_first_layer_skips_unneeded_input_gradient():
         STATE.record_hook = prev
     assert "conv_weight" in seen and "conv_transpose" not in seen
     assert w.grad is not None
+
+
+def test_integer_convolution_like_pytorch_cpu():
+    x = rng.integers(-3, 4, (1, 2, 4, 4))
+    w = rng.integers(-2, 3, (3, 2, 2, 2))
+    assert_close(F.conv2d(ember.tensor(x), ember.tensor(w), padding=1),
+                 TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1))
+    assert_close(F.conv_transpose2d(ember.tensor(x), ember.tensor(w.transpose(1, 0, 2, 3))),
+                 TF.conv_transpose2d(torch.tensor(x), torch.tensor(w.transpose(1, 0, 2, 3))))
+    with pytest.raises(RuntimeError, match="not implemented for 'Bool'"):
+        F.conv2d(ember.ones(1, 1, 2, 2, dtype=ember.bool), ember.ones(1, 1, 2, 2, dtype=ember.bool))

@@ -43,9 +43,9 @@ def _batched(input, nd, name):
 
 
 def _check_float(x, w, name):
-    if x.dtype.category != _F.dt.FLOAT:
+    if x.dtype is _F.dt.bool_:   # integer convolutions are allowed, like PyTorch on CPU
         raise RuntimeError(f"\"{'slow_conv2d_cpu' if name.startswith('conv') else name}\" not "
-                           f"implemented for '{x.dtype.name.capitalize()}'")
+                           f"implemented for '{_F.dt.legacy_name(x.dtype)}'")
     if x.dtype is not w.dtype:
         raise RuntimeError(f"Input type ({x.dtype.name}) and weight type ({w.dtype.name}) should "
                            "be the same or input should be a MKLDNN tensor and weight is a dense "

@@ -134,7 +134,7 @@ def _avg_pool(nd, name, input, kernel_size, stride, padding, ceil_mode, count_in
     _check_input(input, nd, name)
     if input.dtype.category != _F.dt.FLOAT:
         raise RuntimeError(f"\"{name}_out_frame\" not implemented for "
-                           f"'{input.dtype.name.capitalize()}'")
+                           f"'{_F.dt.legacy_name(input.dtype)}'")
     k, s, p, _ = _pool_args(nd, name, kernel_size, stride, padding)
     size = tuple(input.shape[-nd:])
     out = tuple(conv_out_size(n, ki, si, pi, 1, ceil_mode) for n, ki, si, pi in zip(size, k, s, p))

@@ -142,7 +142,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     x = input
     if x.dtype.category != _F.dt.FLOAT and mode != "nearest" and mode != "nearest-exact":
         raise RuntimeError(f"\"upsample_{mode}_out_frame\" not implemented for "
-                           f"'{x.dtype.name.capitalize()}'")
+                           f"'{_F.dt.legacy_name(x.dtype)}'")
     for i in range(nd):
         n, o = x.shape[2 + i], out[i]
         if n == o and mode in ("nearest", "nearest-exact") and scales[i] in (None, 1.0):
