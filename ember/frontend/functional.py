@@ -301,11 +301,19 @@ def add(input, other, *, alpha=1):
     return binary(P.ADD, input, other)
 
 
+def _is_bool(x):
+    return x.dtype is dt.bool_ if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_))
+
+
 def sub(input, other, *, alpha=1):
-    if isinstance(input, Tensor) and input.dtype is dt.bool_ and isinstance(other, Tensor) \
-            and other.dtype is dt.bool_:
+    a_bool, b_bool = _is_bool(input), _is_bool(other)
+    if a_bool and b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                            "Use the `^` or `logical_xor()` operator instead.")
+    if a_bool or b_bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     if alpha != 1:
         other = other * alpha
     return binary(P.SUB, input, other)
