@@ -173,14 +173,14 @@ class RNNBase(Module):
             raise TypeError("ember: PackedSequence inputs are not supported; pass a padded tensor")
         if input.ndim not in (2, 3):
             raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
-                             f"{input.ndim}D tensor instead")
+                             f"{input.ndim}D instead")
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]}")
 
     def _check_hidden(self, hx, expected, msg="Expected hidden size {}, got {}"):
         if tuple(hx.shape) != tuple(expected):
-            raise RuntimeError(msg.format(list(expected), list(hx.shape)))
+            raise RuntimeError(msg.format(tuple(expected), list(hx.shape)))
 
     def _run(self, x, h0, c0):
         """x [L, N, in]; h0/c0 [layers*dirs, N, *]. Returns (output [L, N, D*H], h_n, c_n)."""
@@ -266,10 +266,6 @@ class RNN(RNNBase):
                              "'relu'.")
         super().__init__(mode, *args, **kwargs)
         self.nonlinearity = self_nonlinearity
-
-    def extra_repr(self):
-        s = super().extra_repr()
-        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity}"
 
     def forward(self, input, hx=None):
         x, batched = self._prepare(input, hx)
