@@ -179,7 +179,9 @@ def trace(fn, example_inputs, dynamic=False, name=None, check=True):
         graph = tracer.finish(outs)
         for t, saved, value, arr in tracer.lifted.values():
             if value.kind == "const":
-                state[value.name] = dispatch._new(np.array(arr, copy=True))
+                # held by reference, like module parameters: a training step that closes over a
+                # model updates the model's own tensors, and the program sees eager changes
+                state[value.name] = t
     if check:
         verify(graph)
     keep = {v.target if v.kind in ("param", "buffer") else v.name for v in graph.inputs}

@@ -48,8 +48,22 @@ def test_captured_eager_tensor_becomes_a_constant():
     p = trace(lambda x: x + table, (ember.ones(2, 3),))
     assert [v.kind for v in p.graph.inputs] == ["input", "const"]
     assert 'c0: const("f32[2,3]")' in p.code
-    table.add_(100)  # constants are captured by value, like torch.jit.trace
-    assert_close(p(ember.zeros(2, 3)), ember.arange(6.0).reshape(2, 3))
+    assert_close(p(ember.zeros(2, 3)), table)
+    table.add_(100)  # captured tensors are held by reference, like a module's parameters
+    assert_close(p(ember.zeros(2, 3)), table)
+
+
+def test_a_step_closing_over_tensors_updates_them():
+    w = ember.ones(3)
+
+    def step(x):
+        w.add_(x)
+        return w * 1
+    p = trace(step, (ember.ones(3),))
+    assert_close(w, ember.ones(3))            # tracing did not run the update
+    p(ember.ones(3))
+    assert_close(p(ember.ones(3)), ember.full((3,), 3.0))
+    assert_close(w, ember.full((3,), 3.0))
 
 
 def test_source_lines_name_the_user_file():
@@ -277,3 +291,35 @@ def test_traced_autograd_grad_matches_eager():
     p = trace(f, (x,))
     for got, want in zip(p(x.detach()), f(x)):
         assert_close(got, want)
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: ember.optim.SGD(ps, lr=0.1),
+    lambda ps: ember.optim.SGD(ps, lr=0.1, weight_decay=0.01),
+])
+def test_module_training_step_with_optimizer_equals_eager(make_opt):
+    import copy
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    twin = copy.deepcopy(model)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def make_step(m):
+        opt = make_opt(m.parameters())
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+    x, y = ember.randn(5, 6), ember.randint(0, 3, (5,))
+    program = trace(make_step(model), (x, y), dynamic={"x": 0, "y": 0})
+    assert all(p.grad is None for p in model.parameters())
+    eager = make_step(twin)
+    for n in (5, 8):
+        xb, yb = ember.randn(n, 6), ember.randint(0, 3, (n,))
+        assert_close(program(xb, yb), eager(xb, yb))
+        for a, b in zip(model.parameters(), twin.parameters()):
+            assert_close(a, b)
