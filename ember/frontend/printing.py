@@ -8,17 +8,17 @@ from .. import dtypes as dt
 
 
 def _float_formatter(values):
+    # PyTorch's _Formatter: decided by the nonzero finite values only
     finite = values[np.isfinite(values)] if values.size else values
-    if finite.size == 0:
-        return lambda v: _special(v) or f"{v:.4f}"
-    absmax = float(np.abs(finite).max())
     nonzero = np.abs(finite[finite != 0])
-    absmin = float(nonzero.min()) if nonzero.size else 0.0
-    integral = bool(np.all(finite == np.round(finite)))
-    if integral and absmax < 1e8:
+    if nonzero.size == 0:
+        return lambda v: _special(v) or f"{v:.0f}."
+    absmax, absmin = float(nonzero.max()), float(nonzero.min())
+    integral = bool(np.all(nonzero == np.ceil(nonzero)))
+    wide = absmax / absmin > 1000.0 or absmax > 1.0e8
+    if integral and not wide:
         fmt = lambda v: _special(v) or f"{v:.0f}."
-    elif absmax >= 1e8 or (absmin and absmin < 1e-4) or (absmin and absmax / absmin > 1e3 and
-                                                         absmax > 1e3):
+    elif wide or (not integral and absmin < 1.0e-4):
         fmt = lambda v: _special(v) or f"{v:.4e}"
     else:
         fmt = lambda v: _special(v) or f"{v:.4f}"
@@ -44,10 +44,15 @@ def format_array(a, indent):
     else:
         values, fmt = a, lambda v: str(int(v))
         summary = values if values.size <= 1000 else _summary_values(values)
-    width = max((len(fmt(v)) for v in summary.reshape(-1)), default=0)
-    return np.array2string(values, separator=", ", prefix=" " * indent, threshold=1000,
+    sized = summary.reshape(-1)
+    if a.dtype.kind == "f" or a.dtype == dt.bfloat16.np:
+        # PyTorch sizes float columns by the nonzero finite values only (so -0. is not padded)
+        sized = sized[np.isfinite(sized) & (sized != 0)]
+    width = max((len(fmt(v)) for v in sized), default=1)
+    text = np.array2string(values, separator=", ", prefix=" " * indent, threshold=1000,
                            edgeitems=3, max_line_width=80,
                            formatter={"all": lambda v: fmt(v).rjust(width)})
+    return text.replace(", ..., ", ",  ..., ")  # PyTorch's elided columns read " ..."
 
 
 def _summary_values(v):
