@@ -140,6 +140,10 @@ def sym(name):
     return sympy.Symbol(name, integer=True, positive=True)
 
 
+class _NotASize(TypeError):
+    pass
+
+
 def as_expr(d):
     """A dim (int, SymDim or sympy expression) as an int or a sympy expression."""
     if d.__class__ is int:
@@ -148,6 +152,8 @@ def as_expr(d):
         return d.expr
     if isinstance(d, sympy.Basic):
         return int(d) if d.is_Integer else d
+    if isinstance(d, (bool, float)) or not hasattr(d, "__index__") or hasattr(d, "_value"):
+        raise _NotASize(d)
     return int(d)
 
 
@@ -170,17 +176,28 @@ class SymDim:
         e = sympy.sympify(e)
         return int(e) if e.is_Integer else SymDim(e, self.env)
 
-    # arithmetic stays symbolic
-    def __add__(self, o): return self._new(self.expr + as_expr(o))
-    def __radd__(self, o): return self._new(as_expr(o) + self.expr)
-    def __sub__(self, o): return self._new(self.expr - as_expr(o))
-    def __rsub__(self, o): return self._new(as_expr(o) - self.expr)
-    def __mul__(self, o): return self._new(self.expr * as_expr(o))
-    def __rmul__(self, o): return self._new(as_expr(o) * self.expr)
-    def __floordiv__(self, o): return self._new(sympy.floor(self.expr / as_expr(o)))
-    def __rfloordiv__(self, o): return self._new(sympy.floor(as_expr(o) / self.expr))
-    def __mod__(self, o): return self._new(sympy.Mod(self.expr, as_expr(o)))
-    def __rmod__(self, o): return self._new(sympy.Mod(as_expr(o), self.expr))
+    # arithmetic stays symbolic (with a tensor, the tensor's reflected operator takes over)
+    def _arith(fn):
+        def op(self, o):
+            try:
+                other = as_expr(o)
+            except _NotASize:
+                return NotImplemented
+            return self._new(fn(self.expr, other))
+        return op
+
+    __add__ = _arith(lambda a, b: a + b)
+    __radd__ = _arith(lambda a, b: b + a)
+    __sub__ = _arith(lambda a, b: a - b)
+    __rsub__ = _arith(lambda a, b: b - a)
+    __mul__ = _arith(lambda a, b: a * b)
+    __rmul__ = _arith(lambda a, b: b * a)
+    __floordiv__ = _arith(lambda a, b: sympy.floor(a / b))
+    __rfloordiv__ = _arith(lambda a, b: sympy.floor(b / a))
+    __mod__ = _arith(lambda a, b: sympy.Mod(a, b))
+    __rmod__ = _arith(lambda a, b: sympy.Mod(b, a))
+    del _arith
+
     def __neg__(self): return self._new(-self.expr)
     def __pos__(self): return self
 

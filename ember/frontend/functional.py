@@ -139,7 +139,8 @@ def _fast_binary(prim):
                 t = _new_tensor(Tensor)
                 t._data = out
                 return t
-        if not isinstance(other, (Tensor, int, float, np.generic)):
+        if not isinstance(other, (Tensor, int, float, np.generic)) and not hasattr(
+                other, "free_symbols"):  # (a symbolic size while tracing is an int)
             return NotImplemented  # like torch: `t == None` is False, `t + "a"` a TypeError
         return binary(prim, self, other)
     return op

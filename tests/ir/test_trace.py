@@ -323,3 +323,14 @@ def test_module_training_step_with_optimizer_equals_eager(make_opt):
         assert_close(program(xb, yb), eager(xb, yb))
         for a, b in zip(model.parameters(), twin.parameters()):
             assert_close(a, b)
+
+
+def test_symbolic_sizes_as_python_scalars_stay_symbolic():
+    def f(x):
+        n = x.shape[0]
+        return x * n + n, n * x, n - x, x.sum() / n
+    p = trace(f, (ember.ones(3, 2),), dynamic=True)
+    assert "value=s0" in p.code and p.code.startswith('def f(x: "f32[s0,s1]"):')
+    x = ember.randn(5, 2)
+    for got, want in zip(p(x), f(x)):
+        assert_close(got, want)
