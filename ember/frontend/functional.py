@@ -460,8 +460,12 @@ def where(condition, input=None, other=None):
     if not _needs_record(input, other):
         a = input._data if isinstance(input, Tensor) else np.asarray(input, dtype.np)
         b = other._data if isinstance(other, Tensor) else np.asarray(other, dtype.np)
-        return _wrap(np.where(condition._data, a.astype(dtype.np, copy=False),
-                              b.astype(dtype.np, copy=False)))
+        try:
+            return _wrap(np.where(condition._data, a.astype(dtype.np, copy=False),
+                                  b.astype(dtype.np, copy=False)))
+        except ValueError:
+            broadcast_shapes(condition._data.shape, a.shape, b.shape)  # PyTorch's message
+            raise
     a = as_tensor_like(input, dtype)
     b = as_tensor_like(other, dtype)
     shape = broadcast_shapes(tuple(condition.shape), tuple(a.shape), tuple(b.shape))
@@ -606,7 +610,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     x = input if dtype is None else to_dtype(input, dt.to_dtype(dtype))
     if x.dtype.category != dt.FLOAT:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {x.dtype.name.capitalize()}")
+                           f"floating point or complex dtype. Got: {dt.legacy_name(x.dtype)}")
     dims = _dims(x, dim)
     n = _count(x, dims)
     return sum(x, dims, keepdim) / n if n else sum(x, dims, keepdim) * math.nan
@@ -706,6 +710,8 @@ def _arg(name, prim):
         d = _dim(dim, input.ndim)
         if input.ndim == 0:
             return _wrap(np.zeros((), np.int64))
+        if input.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
         out = bind(prim, input, dim=d)
         return out if keepdim else out.squeeze(d)
     op.__name__ = name

@@ -239,13 +239,15 @@ def _fit_value(value, shape):
 
 # --- gather / scatter / index_select -----------------------------------------------------------
 def _check_index(op, index):
-    if not isinstance(index, Tensor) or index.dtype is not dt.int64:
+    """Returns the index as int64 (PyTorch also takes int32 indices)."""
+    if not isinstance(index, Tensor) or index.dtype not in (dt.int64, dt.int32):
         got = index.dtype.name if isinstance(index, Tensor) else type(index).__name__
-        raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {got}")
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {got}")
+    return _to_int64(index)
 
 
 def gather(input, dim, index, *, sparse_grad=False):
-    _check_index("gather", index)
+    index = _check_index("gather", index)
     d = _dim(dim, input.ndim)
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
@@ -272,7 +274,7 @@ def _scatter_src(input, index, src, value):
 
 
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
-    _check_index("scatter", index)
+    index = _check_index("scatter", index)
     d = _dim(dim, input.ndim)
     src = _scatter_src(input, index, src, value)
     if reduce == "add":
@@ -283,7 +285,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
 
 
 def scatter_add(input, dim, index, src):
-    _check_index("scatter_add", index)
+    index = _check_index("scatter_add", index)
     d = _dim(dim, input.ndim)
     return bind(P.SCATTER_ADD, input, index, _scatter_src(input, index, src, None), dim=d)
 

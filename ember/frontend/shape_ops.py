@@ -185,9 +185,10 @@ def expand(input, *sizes):
     sizes = _sizes(sizes)
     shape = tuple(input.shape)
     if len(sizes) < len(shape):
-        raise RuntimeError(f"expand(torch.FloatTensor{{{list(shape)}}}, size=[{list(sizes)}]): the "
-                           "number of sizes provided must be greater or equal to the number of "
-                           "dimensions in the tensor")
+        raise RuntimeError(f"expand(torch.{dt.legacy_name(input.dtype)}Tensor{{{list(shape)}}}, "
+                           f"size={list(sizes)}): the number of sizes provided ({len(sizes)}) "
+                           "must be greater or equal to the number of dimensions in the tensor "
+                           f"({len(shape)})")
     lead = len(sizes) - len(shape)
     target = tuple(s if s != -1 else (shape[i - lead] if i >= lead else -1)
                    for i, s in enumerate(sizes))
@@ -374,7 +375,7 @@ def cat(tensors, dim=0, *, out=None):
     from .functional import to_dtype
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for x in tensors:
         if not isinstance(x, Tensor):
             raise TypeError(f"expected Tensor as element in argument 0, but got "
