@@ -1,0 +1,299 @@
+"""The NumPy backend: a planned graph becomes a Python module of NumPy calls.
+
+Every materialized value is written with ``out=`` into the buffer the memory plan gave it (buffers
+are allocated once per program and size, then reused by every call), parameters and optimizer
+state the plan marked in-place are written straight into their arrays, and the remaining writes
+into inputs are ``np.copyto`` at the end.  Static constants (``full``) are built once when the
+module loads; a scalar constant feeding a float ufunc becomes a Python literal (NumPy treats it as
+a weak scalar, so the result keeps the array's dtype).  Primitives without a direct NumPy spelling
+call the registry's NumPy rule, so the module computes exactly what the interpreter computes.
+
+The module text is self-contained (no graph needed to run it): it is what
+``ember ir show --code numpy`` prints and what the on-disk cache stores.
+
+    N_SEEDS                number of random nodes (a fresh seed each per call, in order)
+    SYMBOLS                [(name, input position, dim)]: where each size symbol is read
+    make_buffers(**sizes)  the planned buffers for these sizes
+    call(args, seeds, B)   args: one array per graph input; returns the tuple of outputs
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy
+
+from .. import dtypes as dt
+from ..ops.registry import REGISTRY
+
+_LOW = (np.dtype(np.float16), dt.bfloat16.np)
+
+# prims spelled as one NumPy ufunc for float dtypes (out= capable)
+_FLOAT_UFUNC = {
+    "neg": "np.negative", "exp": "np.exp", "log": "np.log", "log1p": "np.log1p",
+    "expm1": "np.expm1", "sqrt": "np.sqrt", "sin": "np.sin", "cos": "np.cos", "tanh": "np.tanh",
+    "reciprocal": "np.reciprocal", "abs": "np.abs", "sign": "np.sign", "floor": "np.floor",
+    "ceil": "np.ceil", "trunc": "np.trunc", "add": "np.add", "sub": "np.subtract",
+    "mul": "np.multiply", "div": "np.true_divide", "maximum": "np.maximum",
+    "minimum": "np.minimum", "atan2": "np.arctan2", "pow": "np.power",
+}
+# prims that are ufuncs for every dtype (the registry's own rule is the ufunc)
+_ANY_UFUNC = {"add": "np.add", "sub": "np.subtract", "mul": "np.multiply", "neg": "np.negative",
+              "maximum": "np.maximum", "minimum": "np.minimum", "abs": "np.abs",
+              "eq": "np.equal", "ne": "np.not_equal", "lt": "np.less", "le": "np.less_equal",
+              "gt": "np.greater", "ge": "np.greater_equal", "logical_and": "np.logical_and",
+              "logical_or": "np.logical_or", "logical_xor": "np.logical_xor",
+              "logical_not": "np.logical_not", "bitwise_and": "np.bitwise_and",
+              "bitwise_or": "np.bitwise_or", "bitwise_xor": "np.bitwise_xor",
+              "bitwise_not": "np.invert", "isnan": "np.isnan"}
+_REDUCE = {"sum": "np.add.reduce", "amax": "np.maximum.reduce", "amin": "np.minimum.reduce",
+           "prod": "np.multiply.reduce"}
+
+
+def _dt_name(d):
+    return f"DT_{d.short}"
+
+
+class _Emitter:
+    def __init__(self, graph, plan):
+        self.g = graph
+        self.plan = plan
+        self.names = {}
+        self.lines = []          # body of call()
+        self.head = []           # module-level constants
+        self.const_static = {}   # value -> module constant name (read-only arrays)
+        self.scalar = {}         # value -> python number (scalar constant seen through views)
+        self.n_seeds = 0
+        self.used_ops = set()
+
+    # --- expressions ----------------------------------------------------------------------------
+    def lit(self, p):
+        if isinstance(p, dt.dtype):
+            return _dt_name(p)
+        if isinstance(p, bool) or p is None:
+            return repr(p)
+        if isinstance(p, (int, np.integer)):
+            return str(int(p))
+        if isinstance(p, float):
+            if math.isnan(p):
+                return "NAN"
+            if math.isinf(p):
+                return "INF" if p > 0 else "(-INF)"
+            return repr(p)
+        if isinstance(p, sympy.Basic):
+            if p.is_Integer:
+                return str(int(p))
+            from sympy.printing.pycode import pycode
+            return "int(" + pycode(p, fully_qualified_modules=True) + ")"
+        if isinstance(p, (tuple, list)):
+            inner = ", ".join(self.lit(x) for x in p)
+            return f"({inner},)" if len(p) == 1 else f"({inner})"
+        if isinstance(p, str):
+            return repr(p)
+        raise TypeError(f"numpy codegen: cannot write a param of type {type(p).__name__}")
+
+    def static(self, shape):
+        return all(isinstance(d, (int, np.integer)) for d in shape)
+
+    def out_kw(self, v):
+        b = self.plan.assign.get(v) if self.plan is not None else None
+        t = self.plan.inplace.get(v) if self.plan is not None else None
+        if t is not None:
+            return f", out={self.names[t]}"
+        if b is not None:
+            return f", out=B[{b}]"
+        return ""
+
+    def operand(self, v, allow_scalar):
+        if allow_scalar and v in self.scalar:
+            return self.lit(self.scalar[v])
+        return self.names[v]
+
+    # --- nodes ----------------------------------------------------------------------------------
+    def emit(self, n, i):
+        v = n.out
+        name = self.names[v] = f"t{i}"
+        prim = n.prim.name
+        ins = n.inputs
+        p = n.params
+        dtype = v.meta.dtype
+        L = self.lines.append
+        # constants: module level when static, with the scalar remembered for literals
+        if prim == "full":
+            val = p["value"]
+            if isinstance(val, (bool, int, float)) and dtype.is_floating_point:
+                self.scalar[v] = float(val)
+            if self.static(v.meta.shape):
+                self.head.append(f"{name} = np.full({self.lit(tuple(v.meta.shape))}, "
+                                 f"{self.lit(val)}, dtype={_dt_name(dtype)}.np)")
+                self.head.append(f"{name}.flags.writeable = False")
+                self.names[v] = name
+                self.const_static[v] = name
+            else:
+                L(f"{name} = np.full({self.lit(tuple(v.meta.shape))}, {self.lit(val)}, "
+                  f"dtype={_dt_name(dtype)}.np)")
+            return
+        if prim in ("reshape", "expand") and ins[0] in self.scalar:
+            self.scalar[v] = self.scalar[ins[0]]
+        if prim in ("reshape", "expand", "permute", "slice") and ins[0] in self.const_static \
+                and self.static(v.meta.shape):
+            src = self.names[ins[0]]
+            self.head.append(f"{name} = {self._view_expr(n, src)}")
+            self.const_static[v] = name
+            return
+        if prim in ("reshape", "expand", "permute", "slice"):
+            L(f"{name} = {self._view_expr(n, self.names[ins[0]])}")
+            return
+        out = self.out_kw(v)
+        floaty = dtype.is_floating_point and ins and all(x.meta.dtype is dtype for x in ins)
+        if n.prim.family == "elementwise":
+            fn = None
+            if floaty and dtype.np not in _LOW and prim in _FLOAT_UFUNC:
+                fn = _FLOAT_UFUNC[prim]
+            elif prim in _ANY_UFUNC and isinstance(n.prim.numpy, np.ufunc):
+                fn = _ANY_UFUNC[prim]
+            elif prim == "relu" and floaty:
+                L(f"{name} = np.maximum({self.names[ins[0]]}, 0.0{out})")
+                return
+            if fn is not None:
+                # a scalar operand may be a literal when the shape comes from elsewhere
+                full_shape = [x for x in ins if x not in self.scalar]
+                allow = floaty and (out != "" or bool(full_shape))
+                args = ", ".join(self.operand(x, allow) for x in ins)
+                if out == "" and not floaty and False:
+                    pass
+                L(f"{name} = {fn}({args}{out})")
+                return
+        if prim in _REDUCE and dtype.np not in _LOW and all(x.meta.dtype is dtype for x in ins) \
+                and (dtype.is_floating_point or prim in ("amax", "amin")):
+            dims = self.lit(tuple(p["dims"]))
+            L(f"{name} = {_REDUCE[prim]}({self.names[ins[0]]}, axis={dims}, keepdims=True{out})")
+            return
+        if prim == "matmul" and dtype.np in (np.dtype(np.float32), np.dtype(np.float64)):
+            L(f"{name} = np.matmul({self.names[ins[0]]}, {self.names[ins[1]]}{out})")
+            return
+        # everything else: the registry's NumPy rule (a fresh result)
+        self.used_ops.add(prim)
+        kw = dict(p)
+        if "seed" in n.prim.params:
+            args = ", ".join(f"{k}={self.lit(x)}" for k, x in kw.items() if k != "seed")
+            args = (args + ", " if args else "") + f"seed=seeds[{self.n_seeds}]"
+            self.n_seeds += 1
+        else:
+            args = ", ".join(f"{k}={self.lit(x)}" for k, x in kw.items())
+        pos = ", ".join(self.names[x] for x in ins)
+        sep = ", " if pos and args else ""
+        L(f"{name} = _asarray(OP_{prim}({pos}{sep}{args}))")
+        b = self.out_kw(v)
+        if b and self.plan is not None and v in self.plan.inplace:
+            # planned to live in an input's memory: copy it there now
+            t = self.names[self.plan.inplace[v]]
+            L(f"np.copyto({t}, {name}, casting='unsafe'); {name} = {t}")
+
+    def _view_expr(self, n, src):
+        prim, p = n.prim.name, n.params
+        if prim == "reshape":
+            return f"{src}.reshape({self.lit(tuple(p['shape']))})"
+        if prim == "permute":
+            return f"{src}.transpose({self.lit(tuple(p['dims']))})"
+        if prim == "expand":
+            return f"np.broadcast_to({src}, {self.lit(tuple(p['shape']))})"
+        idx = ", ".join(f"{self.lit(a)}:{self.lit(b)}:{self.lit(c)}"
+                        for a, b, c in zip(p["starts"], p["stops"], p["steps"]))
+        return f"{src}[{idx}{',' if len(p['starts']) == 1 else ''}]"
+
+
+def generate(graph, plan=None, name=None):
+    """The module source for `graph` (planned with `plan`, default ``graph.memory_plan``)."""
+    plan = plan if plan is not None else getattr(graph, "memory_plan", None)
+    em = _Emitter(graph, plan)
+    g = graph
+    arg_names = []
+    for k, v in enumerate(g.inputs):
+        em.names[v] = f"a{k}"
+        arg_names.append(f"a{k}")
+    symbols = []
+    seen = set()
+    for k, v in enumerate(g.inputs):
+        for d, dim in enumerate(v.meta.shape):
+            if isinstance(dim, sympy.Symbol) and dim.name not in seen:
+                seen.add(dim.name)
+                symbols.append((dim.name, k, d))
+    for i, n in enumerate(g.nodes):
+        em.emit(n, i)
+    body = []
+    if arg_names:
+        body.append(f"{', '.join(arg_names)}{',' if len(arg_names) == 1 else ''} = args")
+    for s, k, d in symbols:
+        body.append(f"{s} = a{k}.shape[{d}]")
+    body += em.lines
+    for t, v in g.mutations.items():
+        if plan is not None and plan.inplace.get(v) is t:
+            continue
+        body.append(f"np.copyto({em.names[t]}, {em.names[v]}, casting='unsafe')")
+    outs = [em.names[v] for v in g.outputs]
+    body.append(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+    sym_args = ", ".join(s for s, _, _ in symbols)
+    bufs = []
+    if plan is not None:
+        for b in plan.buffers:
+            bufs.append(f"np.empty({em.lit(tuple(b.shape))}, dtype={_dt_name(b.dtype)}.np)")
+    ops = sorted(em.used_ops)
+    dtypes_used = sorted({d.short for d in dt.ALL})
+    src = [f'"""Generated by ember.codegen.numpy_backend for {g.name!r}: {len(g.nodes)} nodes, '
+           f'{len(bufs)} planned buffers."""',
+           "import numpy as np",
+           "from ember import dtypes as _dt",
+           "from ember.ops.registry import REGISTRY as _R",
+           "_asarray = np.asarray",
+           "NAN, INF = float('nan'), float('inf')"]
+    for s in dtypes_used:
+        src.append(f"DT_{s} = _dt.BY_SHORT[{s!r}]")
+    for op in ops:
+        src.append(f"OP_{op} = _R[{op!r}].numpy")
+    src.append(f"N_SEEDS = {em.n_seeds}")
+    src.append(f"SYMBOLS = {symbols!r}")
+    src += em.head
+    src.append("")
+    src.append(f"def make_buffers({sym_args}):")
+    src.append(f"    return [{', '.join(bufs)}]")
+    src.append("")
+    src.append("def call(args, seeds, B):")
+    src += ["    " + line for line in body]
+    return "\n".join(src) + "\n"
+
+
+class CompiledModule:
+    """A loaded generated module: ``run(arrays, seeds)`` with buffers cached per size."""
+
+    def __init__(self, source, filename="<ember-generated>"):
+        self.source = source
+        ns = {"__name__": "ember_generated"}
+        exec(compile(source, filename, "exec"), ns)
+        self.ns = ns
+        self.call = ns["call"]
+        self.n_seeds = ns["N_SEEDS"]
+        self.symbols = ns["SYMBOLS"]
+        self._make = ns["make_buffers"]
+        self._bufs = {}
+        if not self.symbols:
+            self._static = self._make()
+
+    def buffers(self, arrays):
+        if not self.symbols:
+            return self._static
+        key = tuple(arrays[k].shape[d] for _, k, d in self.symbols)
+        b = self._bufs.get(key)
+        if b is None:
+            if len(self._bufs) >= 8:   # keep a few sizes, not every size ever seen
+                self._bufs.pop(next(iter(self._bufs)))
+            b = self._bufs[key] = self._make(*key)
+        return b
+
+    def run(self, arrays, seeds=()):
+        with np.errstate(all="ignore"):
+            return self.call(arrays, seeds, self.buffers(arrays))
+
+    def planned_bytes(self):
+        bufs = self._static if not self.symbols else [x for bs in self._bufs.values() for x in bs]
+        return sum(b.nbytes for b in bufs)
