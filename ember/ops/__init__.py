@@ -7,4 +7,5 @@ from .movement import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403
 from .source import *  # noqa: F401,F403
-from .conv import CONV, CONV_TRANSPOSE, CONV_WEIGHT, MAX_POOL_INDICES  # noqa: F401,E402
+from .conv import (CONV, CONV_TRANSPOSE, CONV_WEIGHT, MAX_POOL_INDICES,  # noqa: F401,E402
+                   POOL_GATHER, POOL_SCATTER)

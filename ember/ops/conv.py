@@ -248,6 +248,7 @@ def _max_pool_indices_np(x, kernel, stride, padding, dilation, ceil_mode):
     xp = np.pad(flat, ((0, 0),) + tuple(zip(padding, after)), constant_values=low) \
         if any(padding) or any(after) else flat
     # running argmax over the kernel offsets, each a strided view (no window copy)
+    careful = kind not in "iub" and bool(np.isnan(xp).any())   # the first NaN wins, like PyTorch
     best = arg = None
     for j, kpos in enumerate(np.ndindex(*kernel)):
         key = (slice(None),) + tuple(
@@ -255,21 +256,24 @@ def _max_pool_indices_np(x, kernel, stride, padding, dilation, ceil_mode):
                   stride[i]) for i in range(nd))
         v = xp[key]
         if best is None:
-            best, arg = v, np.zeros(v.shape, np.int64)
+            best, arg = v.copy(), np.zeros(v.shape, np.int64)
             continue
         take = v > best
-        if kind in "fcV":   # the first NaN wins, like PyTorch
+        if careful:
             take |= np.isnan(v) & ~np.isnan(best)
-        best = np.where(take, v, best)
-        arg[take] = j
-    # window offset -> padded coordinate -> input coordinate -> flat input index
-    koff = np.unravel_index(arg, kernel)
-    flat_idx = np.zeros(arg.shape, np.int64)
+            best = np.where(take, v, best)
+        else:
+            np.maximum(best, v, out=best)
+        np.copyto(arg, j, where=take)
+    # flat input index = window origin's (base) + the kernel offset's (off), both small tables
+    place = [int(np.prod(size[i + 1:])) for i in range(nd)]
+    off = np.array([sum(k[i] * dilation[i] * place[i] for i in range(nd))
+                    for k in np.ndindex(*kernel)], np.int64)
+    base = np.zeros(out, np.int64)
     for i in range(nd):
-        grid = np.arange(out[i]).reshape((1,) + tuple(-1 if j == i else 1 for j in range(nd)))
-        coord = grid * stride[i] + koff[i] * dilation[i] - padding[i]
-        flat_idx = flat_idx * size[i] + coord
-    return flat_idx.reshape(lead + out)
+        grid = (np.arange(out[i]) * stride[i] - padding[i]) * place[i]
+        base = base + grid.reshape(tuple(-1 if j == i else 1 for j in range(nd)))
+    return (off[arg] + base).reshape(lead + out)
 
 
 MAX_POOL_INDICES = define("max_pool_indices", family="conv", infer=_infer_max_pool_indices,
@@ -277,3 +281,45 @@ MAX_POOL_INDICES = define("max_pool_indices", family="conv", infer=_infer_max_po
                           differentiable=False,
                           params=("kernel", "stride", "padding", "dilation", "ceil_mode"),
                           doc="flat input index of each max-pooling window's maximum")
+
+
+def _infer_pool_gather(x, index, unique):
+    if index.dtype is not dt.int64 or tuple(index.shape[:-1]) != tuple(x.shape[:-1]):
+        fail("pool_gather", "index must be int64 with the input's leading dims", x, index)
+    return Meta(tuple(index.shape), x.dtype)
+
+
+def _pool_gather_vjp(g, out, x, index, unique):
+    return POOL_SCATTER(g, index, size=x.shape[-1], unique=unique), None
+
+
+POOL_GATHER = define("pool_gather", family="conv", infer=_infer_pool_gather,
+                     numpy=lambda x, index, unique: np.take_along_axis(x, index, -1),
+                     vjp=_pool_gather_vjp, triton="gather", params=("unique",),
+                     doc="x[..., index] along the last (flattened spatial) dim: pooled values")
+
+
+def _infer_pool_scatter(g, index, size, unique):
+    if index.dtype is not dt.int64 or tuple(index.shape) != tuple(g.shape):
+        fail("pool_scatter", "index must be int64 with the gradient's shape", g, index)
+    return Meta(tuple(g.shape[:-1]) + (size,), g.dtype)
+
+
+def _pool_scatter_np(g, index, size, unique):
+    lead = g.shape[:-1]
+    rows = int(np.prod(lead))
+    out = np.zeros(rows * size, g.dtype)
+    flat = (index.reshape(rows, -1) + (np.arange(rows, dtype=np.int64) * size)[:, None]).ravel()
+    if unique:
+        out[flat] = g.ravel()      # disjoint windows: each input cell wins at most once
+    else:
+        np.add.at(out, flat, g.ravel())
+    return out.reshape(lead + (size,))
+
+
+POOL_SCATTER = define("pool_scatter", family="conv", infer=_infer_pool_scatter,
+                      numpy=_pool_scatter_np, saves_inputs=True,
+                      vjp=lambda gg, out, g, index, size, unique: (
+                          POOL_GATHER(gg, index, unique=unique), None),
+                      triton="scatter_add", params=("size", "unique"),
+                      doc="the adjoint of pool_gather: zeros with g added at index")

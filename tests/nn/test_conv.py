@@ -280,3 +280,28 @@ def test_integer_convolution_like_pytorch_cpu():
                  TF.conv_transpose2d(torch.tensor(x), torch.tensor(w.transpose(1, 0, 2, 3))))
     with pytest.raises(RuntimeError, match="not implemented for 'Bool'"):
         F.conv2d(ember.ones(1, 1, 2, 2, dtype=ember.bool), ember.ones(1, 1, 2, 2, dtype=ember.bool))
+
+
+def test_conv_primitive_infer_rules_agree_with_numpy():
+    from ember.ops import REGISTRY
+    from ember.ops.registry import Meta
+    x, w = np.zeros((2, 4, 7, 6), np.float32), np.zeros((6, 2, 3, 2), np.float32)
+    cases = [("conv", (x, w), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)),
+             ("conv_transpose", (x, np.zeros((4, 3, 3, 2), np.float32)),
+              dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), dilation=(1, 1),
+                   groups=2)),
+             ("conv_weight", (x, np.zeros((2, 6, 3, 5), np.float32)),
+              dict(kernel=(3, 2), stride=(2, 1), padding=(0, 0), dilation=(1, 1), groups=2)),
+             ("max_pool_indices", (x,), dict(kernel=(3, 2), stride=(2, 2), padding=(1, 1),
+                                             dilation=(1, 1), ceil_mode=True)),
+             ("pool_gather", (x.reshape(2, 4, -1), np.zeros((2, 4, 5), np.int64)),
+              dict(unique=True)),
+             ("pool_scatter", (np.ones((2, 4, 5), np.float32), np.zeros((2, 4, 5), np.int64)),
+              dict(size=42, unique=False))]
+    for name, arrays, params in cases:
+        prim = REGISTRY[name]
+        metas = [Meta(a.shape, ember.dtypes.BY_NP[a.dtype]) for a in arrays]
+        meta = prim.infer(*metas, **params)
+        out = prim.numpy(*arrays, **params)
+        assert tuple(meta.shape) == out.shape, name
+        assert meta.dtype.np == out.dtype, name

@@ -228,3 +228,16 @@ def test_pixel_shuffle_errors():
         F.pixel_shuffle(ember.randn(1, 3, 2, 2), 2)
     with pytest.raises(RuntimeError, match="divisible by downscale_factor"):
         F.pixel_unshuffle(ember.randn(1, 3, 3, 2), 2)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1)],
+                         ids=["disjoint", "overlapping"])
+def test_max_pool_double_backward_and_fd(kw):
+    x = distinct(1, 2, 5, 6, dtype=np.float64)
+    ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for lib, f, a in ((ember, F, ex), (torch, TF, tx)):
+        y = (f.max_pool2d(a, **kw) ** 3).sum()
+        (g,) = lib.autograd.grad(y, a, create_graph=True)
+        (g * g).sum().backward()
+    assert_close(ex.grad, tx.grad)
+    numeric_grad_check(lambda x: (F.max_pool2d(x, **kw) ** 2).sum(), x)

@@ -1,0 +1,61 @@
+"""Issue 3's CNN target: one training step (forward, cross-entropy, backward, SGD update) of a small
+CNN on a batch of 32 1x28x28 images: conv3x3(1->16) relu, conv3x3(16->32) relu, maxpool 2,
+linear(32*14*14 -> 10).  Target: ember within 2.5x of PyTorch eager on the same machine.
+
+    python -m benchmarks.bench_nn_cnn
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import ember
+from benchmarks.harness import compare, print_table, try_torch
+
+
+def build(nn, lib):
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(32 * 14 * 14, 10))
+
+
+def main():
+    torch = try_torch()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 32)
+
+    em = build(ember.nn, ember)
+    e_opt = ember.optim.SGD(em.parameters(), lr=0.01, momentum=0.9)
+    ex, ey = ember.tensor(x), ember.tensor(y)
+
+    def ember_step():
+        e_opt.zero_grad()
+        loss = ember.nn.functional.cross_entropy(em(ex), ey)
+        loss.backward()
+        e_opt.step()
+
+    torch_step = None
+    if torch:
+        tm = build(torch.nn, torch)
+        tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in em.state_dict().items()})
+        t_opt = torch.optim.SGD(tm.parameters(), lr=0.01, momentum=0.9)
+        tx, ty = torch.tensor(x), torch.tensor(y)
+
+        def torch_step():
+            t_opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(tm(tx), ty)
+            loss.backward()
+            t_opt.step()
+
+    row = compare("CNN training step, batch 32, 1x28x28 (SGD momentum)", ember_step, torch_step,
+                  target=2.5, repeat=5, budget=0.5)
+    print_table("ember.nn CNN training step vs PyTorch eager", [row])
+    print(f"ember {row.ember_s * 1e3:.2f} ms, torch "
+          f"{row.torch_s * 1e3 if row.torch_s else float('nan'):.2f} ms, ratio "
+          f"{row.ratio if row.ratio else float('nan'):.2f}")
+
+
+if __name__ == "__main__":
+    main()

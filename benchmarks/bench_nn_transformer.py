@@ -1,0 +1,56 @@
+"""Issue 3's transformer target: one training step (forward, MSE loss, backward, Adam update) of a
+TransformerEncoderLayer (batch 8, seq 128, d_model 256, 4 heads, MLP 1024, dropout 0.1,
+batch_first).  Target: ember within 2x of PyTorch eager on the same machine.
+
+    python -m benchmarks.bench_nn_transformer
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import ember
+from benchmarks.harness import compare, print_table, try_torch
+
+B, L, D, H, FF = 8, 128, 256, 4, 1024
+
+
+def main():
+    torch = try_torch()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((B, L, D)).astype(np.float32)
+    target = rng.standard_normal((B, L, D)).astype(np.float32)
+
+    em = ember.nn.TransformerEncoderLayer(D, H, FF, batch_first=True)
+    e_opt = ember.optim.Adam(em.parameters(), lr=1e-4)
+    ex, et = ember.tensor(x), ember.tensor(target)
+
+    def ember_step():
+        e_opt.zero_grad()
+        loss = ember.nn.functional.mse_loss(em(ex), et)
+        loss.backward()
+        e_opt.step()
+
+    torch_step = None
+    if torch:
+        tm = torch.nn.TransformerEncoderLayer(D, H, FF, batch_first=True)
+        tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in em.state_dict().items()})
+        t_opt = torch.optim.Adam(tm.parameters(), lr=1e-4)
+        tx, tt = torch.tensor(x), torch.tensor(target)
+
+        def torch_step():
+            t_opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(tm(tx), tt)
+            loss.backward()
+            t_opt.step()
+
+    row = compare(f"TransformerEncoderLayer training step, batch {B}, seq {L}, d_model {D}, "
+                  f"{H} heads, MLP {FF} (Adam)", ember_step, torch_step, target=2.0, repeat=5,
+                  budget=0.5)
+    print_table("ember.nn transformer encoder layer training step vs PyTorch eager", [row])
+    print(f"ember {row.ember_s * 1e3:.2f} ms, torch "
+          f"{row.torch_s * 1e3 if row.torch_s else float('nan'):.2f} ms, ratio "
+          f"{row.ratio if row.ratio else float('nan'):.2f}")
+
+
+if __name__ == "__main__":
+    main()
