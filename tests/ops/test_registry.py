@@ -65,3 +65,12 @@ def test_define_rejects_duplicates_and_missing_vjp():
     with pytest.raises(ValueError, match="no vjp rule"):
         define("__test_no_vjp", family="elementwise", infer=None, numpy=None)
     assert "__test_no_vjp" not in REGISTRY
+
+
+def test_docs_ops_table_is_current():
+    from pathlib import Path
+    from ember.ops import listing
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ops.md").read_text()
+    start = text.index(listing.BEGIN) + len(listing.BEGIN)
+    assert text[start:text.index(listing.END)].strip() == listing.table().strip(), \
+        "docs/ops.md is stale: run `python -m ember.ops.listing --write`"
