@@ -507,6 +507,23 @@ add(
     S("baddbmm", lambda c, a, b, lib: lib.baddbmm(c, a, b), [r(2, 3, 2), r(2, 3, 4), r(2, 4, 2)]),
     S("tensordot", lambda a, b, lib: lib.tensordot(a, b, dims=([1], [0])), [r(3, 4), r(4, 2)]),
     S("trace", lambda a, lib: lib.trace(a), [r(3, 3)]),
+    S("einsum_mm", lambda a, b, lib: lib.einsum("ij,jk->ik", a, b), [r(2, 3), r(3, 4)],
+      dtypes=("float32", "float64")),
+    S("einsum_bmm_T", lambda a, b, lib: lib.einsum("bij,bkj->bik", a, b), [r(2, 2, 3),
+                                                                        r(2, 4, 3)], layout="T"),
+    S("einsum_attention", lambda q, k, lib: lib.einsum("bhqd,bhkd->bhqk", q, k),
+      [r(1, 2, 3, 4), r(1, 2, 2, 4)]),
+    S("einsum_diag", lambda a, lib: lib.einsum("ii->i", a), [r(3, 3)]),
+    S("einsum_trace", lambda a, lib: lib.einsum("ii", a), [r(3, 3)]),
+    S("einsum_outer", lambda a, b, lib: lib.einsum("i,j->ij", a, b), [r(2), r(3)]),
+    S("einsum_sum", lambda a, lib: lib.einsum("ij->", a), [r(2, 3)]),
+    S("einsum_implicit", lambda a, b, lib: lib.einsum("ij,jk", a, b), [r(2, 3), r(3, 2)]),
+    S("einsum_ellipsis_bcast", lambda a, b, lib: lib.einsum("...ij,...jk", a, b),
+      [r(2, 2, 3), r(3, 4)]),
+    S("einsum_three", lambda a, b, c, lib: lib.einsum("ij,jk,kl->il", a, b, c),
+      [r(2, 3), r(3, 2), r(2, 2)]),
+    S("einsum_list_operands", lambda a, b, lib: lib.einsum("i,i->", [a, b]), [r(3), r(3)]),
+    S("einsum_permute", lambda a, lib: lib.einsum("ijk->kji", a), [r(2, 3, 4)]),
 )
 
 # ==================================================================================================
