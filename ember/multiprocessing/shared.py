@@ -131,32 +131,67 @@ def shared_copy(array: np.ndarray) -> np.ndarray:
     return out
 
 
+def _address(array):
+    return array.__array_interface__["data"][0]
+
+
+def _root(array):
+    """The last ndarray of a base chain: the object every view of the same memory ends at."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _move_owner(owner):
+    """Move a storage owner's array to shared memory; remember where it was, so views made
+    before the move can be re-pointed into the new segment (see share_memory_).  The old memory
+    is identified by its root array (weakly held), never by address alone: freed addresses get
+    reused."""
+    old = owner._data
+    low, high = byte_extent(old)
+    owner._data = shared_copy(old)
+    owner._shm_moved_from = (weakref.ref(_root(old)), _address(old) + low, _address(old) + high,
+                             _address(owner._data) + low)
+
+
+def _repoint(view, owner):
+    """Re-point ``view`` into ``owner``'s shared segment if it lies in the owner's old memory."""
+    moved = getattr(owner, "_shm_moved_from", None)
+    if moved is None:
+        return False
+    root, old_low, old_high, new_low = moved
+    arr = view._data
+    if root() is None or _root(arr) is not root():
+        return False
+    a_low, a_high = byte_extent(arr)
+    addr = _address(arr)
+    if not (old_low <= addr + a_low and addr + a_high <= old_high):
+        return False
+    buf = shared_buffer_of(owner._data)
+    view._data = np.ndarray(arr.shape, arr.dtype, buffer=buf,
+                            offset=new_low + (addr - old_low) - buf.address, strides=arr.strides)
+    return True
+
+
 def share_memory_(tensor):
     """Move ``tensor``'s storage into shared memory in place (PyTorch's Tensor.share_memory_).
 
     ember has no storage object between a tensor and its NumPy array, so "in place" means the
-    tensor (and the tensor owning its storage, if it is a view) get arrays of the same layout
-    backed by a shared segment.  Other views taken earlier keep the old memory.
+    tensor and the tensor owning its storage (if it is a view) get arrays of the same layout backed
+    by a shared segment.  A view made before its owner moved is re-pointed into the owner's segment
+    when it is itself shared (or sent through ember.multiprocessing); until then it still reads
+    the old memory, unlike PyTorch, where every view shares one storage object.
     """
     if shared_buffer_of(tensor._data) is not None:
         return tensor
     owner = tensor._base
-    if owner is not None and shared_buffer_of(owner._data) is None:
-        old = owner._data
-        low, high = byte_extent(old)
-        start = old.__array_interface__["data"][0]
-        new_owner = shared_copy(old)
-        new_start = new_owner.__array_interface__["data"][0]
-        arr = tensor._data
-        rel = arr.__array_interface__["data"][0] - start
-        a_low, a_high = byte_extent(arr)
-        if low <= rel + a_low and rel + a_high <= high:  # the view lies inside its owner
-            base = shared_buffer_of(new_owner)
-            owner._data = new_owner
-            tensor._data = np.ndarray(arr.shape, arr.dtype, buffer=base,
-                                      offset=new_start - base.address + rel, strides=arr.strides)
-            return tensor
-    tensor._data = shared_copy(tensor._data)
+    if owner is None:
+        _move_owner(tensor)
+        return tensor
+    if shared_buffer_of(owner._data) is None:
+        _move_owner(owner)
+    if not _repoint(tensor, owner):  # not inside its owner's memory: a copy of its own
+        tensor._data = shared_copy(tensor._data)
     return tensor
 
 
