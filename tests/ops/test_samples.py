@@ -69,6 +69,8 @@ def test_grads_vs_torch(sample, dtype):
     assert any(t_flags), "sample is marked differentiable but no torch output requires grad"
     e_outs, e_flags, e_grads, e_wrt, _ = _grads(ember, sample, arrays, gs)
     assert e_flags == t_flags, f"requires_grad of outputs {e_flags} != torch's {t_flags}"
+    for i, (eo, to) in enumerate(zip(e_outs, t_outs)):   # the recorded path's values
+        H.compare(eo, to, sample.tol, f"out[{i}] with grad")
     for i, (ge, gt, leaf) in enumerate(zip(e_grads, t_grads, t_wrt)):
         if gt is None:
             gt = torch.zeros_like(leaf)
@@ -106,3 +108,38 @@ def test_grads_finite_differences(sample):
             numeric[idx] = (loss(plus) - loss(minus)) / (2 * eps)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-6,
                                    err_msg=f"input {i}: analytic vs central differences")
+
+
+def _second_order(lib, sample, arrays, gs):
+    """d/dx of sum_i <grad_i(x), v_i> with fixed v_i: a double backward through every vjp."""
+    leaves, out = H.run(sample, lib, arrays, requires_grad=True)
+    diff = [o for o in H.flat_tensors(out) if o.requires_grad]
+    wrt = [leaf for leaf in leaves if leaf.requires_grad]
+    g_t = [_as(lib, g, o) for g, o in zip(gs, diff)]
+    firsts = lib.autograd.grad(diff, wrt, g_t, create_graph=True, allow_unused=True)
+    vs = H.upstream(wrt, seed=1)
+    terms = [(f * _as(lib, v, f)).sum() for f, v in zip(firsts, vs)
+             if f is not None and f.requires_grad]
+    if not terms:  # the first-order gradients are constants: the second order is zero
+        return [None] * len(wrt)
+    return list(lib.autograd.grad(sum(terms), wrt, allow_unused=True))
+
+
+@pytest.mark.parametrize("sample", FD_CASES)
+def test_second_order_grads_vs_torch(sample):
+    """Every vjp is written with ember ops, so differentiating the backward pass again must agree
+    with PyTorch's double backward (float64, same upstream vectors)."""
+    torch = need_torch()
+    arrays = sample.cast_inputs("float64")
+    if not sample.gg:
+        pytest.skip("double backward not exact for this row (see the row's comment)")
+    _, _, _, t_wrt, gs = _grads(torch, sample, arrays)
+    t_second = _second_order(torch, sample, arrays, gs)
+    e_second = _second_order(ember, sample, arrays, gs)
+    assert len(e_second) == len(t_second)
+    for i, (ge, gt, leaf) in enumerate(zip(e_second, t_second, t_wrt)):
+        if gt is None or gt._is_zerotensor():
+            gt = torch.zeros(leaf.shape, dtype=torch.float64)
+        if ge is None:
+            ge = ember.zeros(*gt.shape, dtype=ember.float64)
+        H.compare(ge, gt, (1e-6, 1e-8), f"second-order grad[{i}]")
