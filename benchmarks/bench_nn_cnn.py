@@ -2,14 +2,23 @@
 CNN on a batch of 32 1x28x28 images: conv3x3(1->16) relu, conv3x3(16->32) relu, maxpool 2,
 linear(32*14*14 -> 10).  Target: ember within 2.5x of PyTorch eager on the same machine.
 
-    python -m benchmarks.bench_nn_cnn
+    python -m benchmarks.bench_nn_cnn [--threads N]
 """
 from __future__ import annotations
 
-import numpy as np
+import os
+import sys
 
-import ember
-from benchmarks.harness import compare, print_table, try_torch
+# `--threads N` pins BLAS (ember's NumPy) and PyTorch to N threads; set before NumPy loads, since
+# OpenBLAS reads it once.  On a busy machine, multi-threaded BLAS timings swing by 100x.
+THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else None
+if THREADS:
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(THREADS)
+
+import numpy as np  # noqa: E402
+
+import ember  # noqa: E402
+from benchmarks.harness import compare, print_table, try_torch  # noqa: E402
 
 
 def build(nn, lib):
@@ -22,6 +31,8 @@ def build(nn, lib):
 
 def main():
     torch = try_torch()
+    if torch and THREADS:
+        torch.set_num_threads(THREADS)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 1, 28, 28)).astype(np.float32)
     y = rng.integers(0, 10, 32)
@@ -52,7 +63,7 @@ def main():
     row = compare("CNN training step, batch 32, 1x28x28 (SGD momentum)", ember_step, torch_step,
                   target=2.5, repeat=5, budget=0.5)
     print_table("ember.nn CNN training step vs PyTorch eager", [row])
-    print(f"ember {row.ember_s * 1e3:.2f} ms, torch "
+    print(f"threads: {THREADS or 'default'}; ember {row.ember_s * 1e3:.2f} ms, torch "
           f"{row.torch_s * 1e3 if row.torch_s else float('nan'):.2f} ms, ratio "
           f"{row.ratio if row.ratio else float('nan'):.2f}")
 

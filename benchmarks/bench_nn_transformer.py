@@ -2,20 +2,31 @@
 TransformerEncoderLayer (batch 8, seq 128, d_model 256, 4 heads, MLP 1024, dropout 0.1,
 batch_first).  Target: ember within 2x of PyTorch eager on the same machine.
 
-    python -m benchmarks.bench_nn_transformer
+    python -m benchmarks.bench_nn_transformer [--threads N]
 """
 from __future__ import annotations
 
-import numpy as np
+import os
+import sys
 
-import ember
-from benchmarks.harness import compare, print_table, try_torch
+# `--threads N` pins BLAS (ember's NumPy) and PyTorch to N threads; set before NumPy loads, since
+# OpenBLAS reads it once.  On a busy machine, multi-threaded BLAS timings swing by 100x.
+THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else None
+if THREADS:
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(THREADS)
+
+import numpy as np  # noqa: E402
+
+import ember  # noqa: E402
+from benchmarks.harness import compare, print_table, try_torch  # noqa: E402
 
 B, L, D, H, FF = 8, 128, 256, 4, 1024
 
 
 def main():
     torch = try_torch()
+    if torch and THREADS:
+        torch.set_num_threads(THREADS)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((B, L, D)).astype(np.float32)
     target = rng.standard_normal((B, L, D)).astype(np.float32)
@@ -47,7 +58,7 @@ def main():
                   f"{H} heads, MLP {FF} (Adam)", ember_step, torch_step, target=2.0, repeat=5,
                   budget=0.5)
     print_table("ember.nn transformer encoder layer training step vs PyTorch eager", [row])
-    print(f"ember {row.ember_s * 1e3:.2f} ms, torch "
+    print(f"threads: {THREADS or 'default'}; ember {row.ember_s * 1e3:.2f} ms, torch "
           f"{row.torch_s * 1e3 if row.torch_s else float('nan'):.2f} ms, ratio "
           f"{row.ratio if row.ratio else float('nan'):.2f}")
 

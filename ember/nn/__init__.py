@@ -12,3 +12,9 @@ from .modules.sparse import *  # noqa: F401,F403
 from .modules.loss import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401
 # layers of other families (conv, pooling, recurrent, attention, transformer) are added below
+from .modules.conv import *  # noqa: F401,F403,E402
+from .modules.pooling import *  # noqa: F401,F403,E402
+from .modules.upsampling import *  # noqa: F401,F403,E402
+from .modules.rnn import *  # noqa: F401,F403,E402
+from .modules.attention import *  # noqa: F401,F403,E402
+from .modules.transformer import *  # noqa: F401,F403,E402

@@ -10,3 +10,7 @@ from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 # families of other engineers (conv, pooling, attention, sampling) add their import lines below
+from .conv import *  # noqa: F401,F403,E402
+from .pooling import *  # noqa: F401,F403,E402
+from .sampling import *  # noqa: F401,F403,E402
+from .attention import *  # noqa: F401,F403,E402
