@@ -806,8 +806,11 @@ def matmul(input, other):
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{a.ndim}D and {b.ndim}D")
     if a.dtype is not b.dtype:
+        if a.ndim == 1 and b.ndim == 1:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{dt.legacy_name(a.dtype)} and {dt.legacy_name(b.dtype)}")
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                           f"{a.dtype.name} != {b.dtype.name}")
+                           f"{_CPP_NAME[a.dtype.name]} != {_CPP_NAME[b.dtype.name]}")
     if a.dtype is dt.bool_:
         raise RuntimeError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if STATE.tracer is None and not (STATE.grad_enabled and (a._requires_grad or b._requires_grad)):
@@ -839,6 +842,12 @@ def matmul(input, other):
     return bind(P.MATMUL, a, b)
 
 
+_CPP_NAME = {"float32": "float", "float64": "double", "float16": "c10::Half",  # PyTorch's words
+             "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int",
+             "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+             "bool": "bool"}
+
+
 def mm(input, mat2):
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"self must be a matrix" if input.ndim != 2 else "mat2 must be a matrix")
@@ -849,6 +858,9 @@ def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3 else
                            "batch2 must be a 3D tensor")
+    if input.dtype is not mat2.dtype:
+        raise RuntimeError(f"expected scalar type {dt.legacy_name(input.dtype)} but found "
+                           f"{dt.legacy_name(mat2.dtype)}")
     if input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "

@@ -17,7 +17,8 @@ CASES = {
                       r"The size of tensor a \(3\) must match the size of tensor b \(5\) at "
                       r"non-singleton dimension 1", True),
     "where_shapes": (lambda lib: lib.where(lib.ones(2, dtype=lib.bool), lib.ones(3), 0.0),
-                     RuntimeError, r"must match the size of tensor", False),
+                     RuntimeError, r"The size of tensor a \(2\) must match the size of tensor "
+                                   r"b \(3\) at non-singleton dimension 0", True),
     "where_cond_dtype": (lambda lib: lib.where(lib.ones(2), lib.ones(2), lib.ones(2)),
                          RuntimeError, r"where expected condition to be a boolean tensor, but "
                                        r"got a tensor with dtype Float", True),
@@ -25,7 +26,15 @@ CASES = {
                       r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)", True),
     "matmul_dtypes": (lambda lib: lib.ones(2, 3) @ lib.ones(3, 2, dtype=lib.float64),
                       RuntimeError, r"expected m1 and m2 to have the same dtype, but got: float "
-                                    r"!= double|float32 != float64", False),
+                                    r"!= double", True),
+    "matmul_dtypes_long_half": (lambda lib: lib.ones(2, 3, dtype=lib.int64) @ lib.ones(
+        3, 2, dtype=lib.float16), RuntimeError, r"expected m1 and m2 to have the same dtype, but "
+                                                r"got: long int != c10::Half", True),
+    "bmm_dtypes": (lambda lib: lib.ones(2, 2, 2).bmm(lib.ones(2, 2, 2, dtype=lib.float64)),
+                   RuntimeError, r"expected scalar type Float but found Double", True),
+    "dot_dtypes": (lambda lib: lib.ones(3) @ lib.ones(3, dtype=lib.float64), RuntimeError,
+                   r"dot : expected both vectors to have same dtype, but found Float and Double",
+                   True),
     "matmul_0d": (lambda lib: lib.ones(()) @ lib.ones(2), RuntimeError,
                   r"both arguments to matmul need to be at least 1D, but they are 0D and 1D",
                   True),
