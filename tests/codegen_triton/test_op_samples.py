@@ -1,0 +1,44 @@
+"""Every row of the op sample table, traced and run through the Triton backend (interpreter),
+equals the reference interpreter (the NumPy rules)."""
+import os
+
+import numpy as np
+import pytest
+
+import ember
+from ember.codegen.triton import TritonProgram
+from ember.ir import TraceError, trace
+
+from .util import all_inputs, check
+
+samples = pytest.importorskip("tests.ops.samples")
+SAMPLES = samples.SAMPLES
+
+
+# Opt-in until the memory-safety bug in docs/triton.md ("Known problems") is fixed: a full run
+# crashes xdist workers (a kernel touches freed memory), so it would break the shared suite.
+pytestmark = pytest.mark.skipif(not os.environ.get("EMBER_TRITON_SWEEP"),
+                                reason="set EMBER_TRITON_SWEEP=1 (known crash, docs/triton.md)")
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
+def test_sample_equals_reference(sample):
+    arrays = sample.cast_inputs(sample.dtypes[0])
+    ember.manual_seed(0)
+    try:
+        sample.call([ember.tensor(np.array(a, copy=True)) for a in arrays], ember)
+    except Exception:
+        pytest.skip("the sample raises eagerly (an error-case row)")
+    ember.manual_seed(0)
+    inputs = [ember.tensor(np.array(a, copy=True)) for a in arrays]
+    try:
+        program = trace(lambda *ts: sample.call(ts, ember), inputs)
+    except TraceError:
+        pytest.skip("data-dependent row")
+    run = all_inputs(program, [ember.tensor(np.array(a, copy=True)) for a in arrays])
+    ref, ref_muts = program._interp.run(run)
+    outs, muts = TritonProgram(program.graph).run(
+        all_inputs(program, [ember.tensor(np.array(a, copy=True)) for a in arrays]))
+    check(outs, ref)
+    assert set(muts) == set(ref_muts)
+    check([muts[k] for k in ref_muts], list(ref_muts.values()))
