@@ -87,7 +87,7 @@ def test_dtypes_elementwise():
         check(outs, ref)
 
 
-@pytest.mark.xfail(strict=False, reason="index/cat lowering not finished")
+@pytest.mark.skip(reason="crashes the process (out-of-bounds access in the index/cat lowering; docs/triton.md)")
 def test_gather_index_pad_cat():
     x = t(4, 5)
     idx = ember.tensor(np.array([[0, 4], [1, 3], [2, 2], [4, 0]]))
