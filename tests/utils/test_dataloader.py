@@ -111,6 +111,16 @@ def test_iterable_sharding_matches_torch(num_workers, batch_size, drop_last):
         assert got == [b.tolist() for b in theirs]
 
 
+def test_persistent_workers_with_iterable_dataset():
+    dl = DataLoader(Sharded(0, 10), batch_size=3, num_workers=2, persistent_workers=True)
+    epochs = [sorted(sum((b.tolist() for b in dl), [])) for _ in range(3)]
+    assert epochs == [list(range(10))] * 3
+    it = iter(dl)
+    next(it)  # abandon this epoch early: the next one still sees every sample exactly once
+    assert sorted(sum((b.tolist() for b in dl), [])) == list(range(10))
+    del dl, it
+
+
 def test_len():
     assert len(DataLoader(Squares(10), batch_size=3)) == 4
     assert len(DataLoader(Squares(10), batch_size=3, drop_last=True)) == 3
