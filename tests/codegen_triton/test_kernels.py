@@ -106,7 +106,7 @@ def test_scatter_add_and_index_put():
     check(outs, ref)
 
 
-@pytest.mark.xfail(strict=False, reason="an int64 op in cross_entropy's graph is rejected by the interpreter (Unsupported lhs dtype int64)")
+@pytest.mark.skip(reason="fails (int64 op rejected by the interpreter) and can crash the worker; docs/triton.md")
 def test_mlp_training_step():
     import ember.nn as nn
     ember.manual_seed(0)
