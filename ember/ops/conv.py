@@ -247,24 +247,32 @@ def _max_pool_indices_np(x, kernel, stride, padding, dilation, ceil_mode):
     flat = x.reshape((-1,) + size)
     xp = np.pad(flat, ((0, 0),) + tuple(zip(padding, after)), constant_values=low) \
         if any(padding) or any(after) else flat
-    # running argmax over the kernel offsets, each a strided view (no window copy)
-    careful = kind not in "iub" and bool(np.isnan(xp).any())   # the first NaN wins, like PyTorch
-    best = arg = None
-    for j, kpos in enumerate(np.ndindex(*kernel)):
-        key = (slice(None),) + tuple(
+    # running argmax over the kernel offsets, each a strided view (no window copy); a small
+    # integer arg keeps the passes over memory cheap
+    views = []
+    for kpos in np.ndindex(*kernel):
+        views.append(xp[(slice(None),) + tuple(
             slice(kpos[i] * dilation[i], kpos[i] * dilation[i] + (out[i] - 1) * stride[i] + 1,
-                  stride[i]) for i in range(nd))
-        v = xp[key]
-        if best is None:
-            best, arg = v.copy(), np.zeros(v.shape, np.int64)
-            continue
-        take = v > best
-        if careful:
-            take |= np.isnan(v) & ~np.isnan(best)
+                  stride[i]) for i in range(nd))])
+    arg_type = np.int8 if len(views) < 128 else np.int64
+    best = views[0].copy()
+    arg = np.zeros(best.shape, arg_type)
+    take = np.empty(best.shape, bool)
+    step = np.empty(best.shape, arg_type)
+    for j, v in enumerate(views[1:], 1):
+        np.greater(v, best, out=take)
+        np.maximum(best, v, out=best)    # propagates NaN, which the check below looks for
+        # branchless update: j only grows, so max(arg, take * j) keeps the latest strict winner
+        np.multiply(take, arg_type(j), out=step)
+        np.maximum(arg, step, out=arg)
+    if kind not in "iub" and np.isnan(best).any():
+        # NaN never compares greater: redo with the first NaN winning, like PyTorch
+        best = views[0].copy()
+        arg = np.zeros(best.shape, arg_type)
+        for j, v in enumerate(views[1:], 1):
+            take = (v > best) | (np.isnan(v) & ~np.isnan(best))
             best = np.where(take, v, best)
-        else:
-            np.maximum(best, v, out=best)
-        np.copyto(arg, j, where=take)
+            arg = np.where(take, arg_type(j), arg)
     # flat input index = window origin's (base) + the kernel offset's (off), both small tables
     place = [int(np.prod(size[i + 1:])) for i in range(nd)]
     off = np.array([sum(k[i] * dilation[i] * place[i] for i in range(nd))
@@ -273,7 +281,7 @@ def _max_pool_indices_np(x, kernel, stride, padding, dilation, ceil_mode):
     for i in range(nd):
         grid = (np.arange(out[i]) * stride[i] - padding[i]) * place[i]
         base = base + grid.reshape(tuple(-1 if j == i else 1 for j in range(nd)))
-    return (off[arg] + base).reshape(lead + out)
+    return (np.take(off, arg) + base).reshape(lead + out)
 
 
 MAX_POOL_INDICES = define("max_pool_indices", family="conv", infer=_infer_max_pool_indices,
@@ -293,8 +301,20 @@ def _pool_gather_vjp(g, out, x, index, unique):
     return POOL_SCATTER(g, index, size=x.shape[-1], unique=unique), None
 
 
+def _flat_index(index, size):
+    """Per-row indices into the last dim -> indices into the flattened array."""
+    rows = index.size // index.shape[-1] if index.shape[-1] else 0
+    return (index.reshape(rows, -1) + (np.arange(rows, dtype=np.int64) * size)[:, None]).ravel()
+
+
+def _pool_gather_np(x, index, unique):
+    if x.ndim == 1 or index.size == 0:
+        return np.take_along_axis(x, index, -1)
+    return np.take(x.reshape(-1), _flat_index(index, x.shape[-1])).reshape(index.shape)
+
+
 POOL_GATHER = define("pool_gather", family="conv", infer=_infer_pool_gather,
-                     numpy=lambda x, index, unique: np.take_along_axis(x, index, -1),
+                     numpy=_pool_gather_np,
                      vjp=_pool_gather_vjp, triton="gather", params=("unique",),
                      doc="x[..., index] along the last (flattened spatial) dim: pooled values")
 
@@ -307,9 +327,10 @@ def _infer_pool_scatter(g, index, size, unique):
 
 def _pool_scatter_np(g, index, size, unique):
     lead = g.shape[:-1]
-    rows = int(np.prod(lead))
-    out = np.zeros(rows * size, g.dtype)
-    flat = (index.reshape(rows, -1) + (np.arange(rows, dtype=np.int64) * size)[:, None]).ravel()
+    out = np.zeros(int(np.prod(lead)) * size, g.dtype)
+    if g.size == 0:
+        return out.reshape(lead + (size,))
+    flat = _flat_index(index, size)
     if unique:
         out[flat] = g.ravel()      # disjoint windows: each input cell wins at most once
     else:

@@ -241,3 +241,11 @@ def test_max_pool_double_backward_and_fd(kw):
         (g * g).sum().backward()
     assert_close(ex.grad, tx.grad)
     numeric_grad_check(lambda x: (F.max_pool2d(x, **kw) ** 2).sum(), x)
+
+
+def test_pooling_empty_batch():
+    x = ember.randn(0, 3, 4, 4, requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    y.sum().backward()
+    assert tuple(y.shape) == (0, 3, 2, 2) and tuple(x.grad.shape) == (0, 3, 4, 4)
+    assert tuple(F.avg_pool2d(ember.randn(0, 2, 4, 4), 2).shape) == (0, 2, 2, 2)

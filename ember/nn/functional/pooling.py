@@ -80,10 +80,10 @@ def _max_pool(nd, name, input, kernel_size, stride, padding, dilation, ceil_mode
     idx = bind(P.MAX_POOL_INDICES, input, kernel=k, stride=s, padding=p, dilation=d,
                ceil_mode=bool(ceil_mode))
     lead = tuple(input.shape[:-nd])
-    flat = input.reshape(lead + (-1,))
+    flat = input.reshape(lead + (int(np.prod(size)),))
     # disjoint windows pick distinct cells, so the backward scatter needs no accumulation
     unique = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
-    values = bind(P.POOL_GATHER, flat, idx.reshape(lead + (-1,)), unique=unique).reshape(lead + out)
+    values = bind(P.POOL_GATHER, flat, idx.reshape(lead + (int(np.prod(out)),)), unique=unique).reshape(lead + out)
     return (values, idx) if return_indices else values
 
 
@@ -146,7 +146,7 @@ def _avg_pool(nd, name, input, kernel_size, stride, padding, ceil_mode, count_in
                            f"Calculated output size: ({'x'.join(map(str, (input.shape[-nd - 1],) + out))}). "
                            "Output size is too small")
     lead = tuple(input.shape[:-nd])
-    x = input.reshape((-1, 1) + size)
+    x = input.reshape((int(np.prod(lead)), 1) + size)
     # zero padding: p before, and at the end whatever the ceil_mode windows hang over
     after = tuple(max(0, (o - 1) * si + ki - n - pi) for o, si, ki, n, pi in zip(out, s, k, size, p))
     if any(p) or any(after):
@@ -276,7 +276,7 @@ def _adaptive_max(nd, name, input, output_size, return_indices):
         flat = flat * size[i] + pos.reshape(shape)
     windows = int(np.prod(flat.shape[nd:]))
     flat = flat.reshape(out + (windows,))
-    xf = input.reshape(lead + (-1,))
+    xf = input.reshape(lead + (int(np.prod(size)),))
     index = _index_tensor(flat.reshape(-1))
     vals = bind(P.INDEX, xf, index, positions=(len(lead),)).reshape(lead + out + (windows,))
     which = _F.argmax(vals, -1, keepdim=True)
