@@ -65,6 +65,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._prefetch_factor = loader.prefetch_factor
         self._in_order = loader.in_order
         self._shutdown = False
+        self._owner_pid = os.getpid()
         self._epoch = 0
         self._workers, self._task_queues, self._result_conns = [], [], []
         ctx = loader.multiprocessing_context or multiprocessing.get_context()
@@ -256,8 +257,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
 
     # --- shutdown -----------------------------------------------------------------------------
     def _shutdown_workers(self):
-        if self._shutdown:
-            return
+        if self._shutdown or os.getpid() != self._owner_pid:
+            return  # a forked child inherited this object: the workers are not its to stop
         self._shutdown = True
         _live_iterators.discard(self)
         try:
