@@ -17,8 +17,38 @@ if THREADS:
 
 import numpy as np  # noqa: E402
 
+import statistics  # noqa: E402
+import time  # noqa: E402
+
 import ember  # noqa: E402
-from benchmarks.harness import compare, print_table, try_torch  # noqa: E402
+from benchmarks.harness import Row, machine, print_table, try_torch  # noqa: E402
+
+
+def interleaved(name, ember_fn, torch_fn, target, steps=30, warmup=3):
+    """Median seconds per step of each side, timed one step at a time in alternation, so load
+    from other processes hits both sides alike (the machine this was written on is shared)."""
+    for _ in range(warmup):
+        ember_fn()
+        if torch_fn:
+            torch_fn()
+    e, t = [], []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        ember_fn()
+        e.append(time.perf_counter() - t0)
+        if torch_fn:
+            t0 = time.perf_counter()
+            torch_fn()
+            t.append(time.perf_counter() - t0)
+    return Row(name, statistics.median(e), statistics.median(t) if t else None, target)
+
+
+def report(title, row):
+    print_table(title, [row])
+    ratio = f"{row.ratio:.2f}" if row.ratio else "-"
+    torch_ms = f"{row.torch_s * 1e3:.2f}" if row.torch_s else "-"
+    print(f"threads: {THREADS or 'default'}; ember {row.ember_s * 1e3:.2f} ms, torch {torch_ms} ms, "
+          f"ratio {ratio}  ({machine()})")
 
 
 def build(nn, lib):
@@ -60,12 +90,9 @@ def main():
             loss.backward()
             t_opt.step()
 
-    row = compare("CNN training step, batch 32, 1x28x28 (SGD momentum)", ember_step, torch_step,
-                  target=2.5, repeat=5, budget=0.5)
-    print_table("ember.nn CNN training step vs PyTorch eager", [row])
-    print(f"threads: {THREADS or 'default'}; ember {row.ember_s * 1e3:.2f} ms, torch "
-          f"{row.torch_s * 1e3 if row.torch_s else float('nan'):.2f} ms, ratio "
-          f"{row.ratio if row.ratio else float('nan'):.2f}")
+    row = interleaved("CNN training step, batch 32, 1x28x28 (SGD momentum)", ember_step,
+                      torch_step, target=2.5)
+    report("ember.nn CNN training step vs PyTorch eager", row)
 
 
 if __name__ == "__main__":

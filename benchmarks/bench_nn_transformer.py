@@ -18,7 +18,8 @@ if THREADS:
 import numpy as np  # noqa: E402
 
 import ember  # noqa: E402
-from benchmarks.harness import compare, print_table, try_torch  # noqa: E402
+from benchmarks.bench_nn_cnn import interleaved, report  # noqa: E402
+from benchmarks.harness import try_torch  # noqa: E402
 
 B, L, D, H, FF = 8, 128, 256, 4, 1024
 
@@ -54,13 +55,9 @@ def main():
             loss.backward()
             t_opt.step()
 
-    row = compare(f"TransformerEncoderLayer training step, batch {B}, seq {L}, d_model {D}, "
-                  f"{H} heads, MLP {FF} (Adam)", ember_step, torch_step, target=2.0, repeat=5,
-                  budget=0.5)
-    print_table("ember.nn transformer encoder layer training step vs PyTorch eager", [row])
-    print(f"threads: {THREADS or 'default'}; ember {row.ember_s * 1e3:.2f} ms, torch "
-          f"{row.torch_s * 1e3 if row.torch_s else float('nan'):.2f} ms, ratio "
-          f"{row.ratio if row.ratio else float('nan'):.2f}")
+    row = interleaved(f"TransformerEncoderLayer training step, batch {B}, seq {L}, d_model {D}, "
+                      f"{H} heads, MLP {FF} (Adam)", ember_step, torch_step, target=2.0, steps=15)
+    report("ember.nn transformer encoder layer training step vs PyTorch eager", row)
 
 
 if __name__ == "__main__":

@@ -62,9 +62,15 @@ def _pad_spatial(x, padding):
     return np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in padding))
 
 
-def _columns(x, kernel, out, stride, padding, dilation, groups):
-    """im2col: [G, C/G * prod(K), N * prod(out)] from x [N, C, *S] (one copy of the windows)."""
-    xp = _pad_spatial(x, padding)
+def _batches(n, item_bytes, budget=1 << 22):
+    """Split a batch of n into runs whose im2col columns stay about `budget` bytes: the columns
+    are then still in cache when the GEMM reads them (and big fresh buffers are avoided)."""
+    step = max(1, min(n, budget // max(item_bytes, 1)))
+    return [(i, min(n, i + step)) for i in range(0, n, step)]
+
+
+def _columns(xp, kernel, out, stride, dilation, groups):
+    """im2col: [G, C/G * prod(K), N * prod(out)] from a padded xp [N, C, *S] (one copy)."""
     nd = len(kernel)
     n, c = xp.shape[:2]
     st = xp.strides
@@ -89,21 +95,21 @@ def _gemm(a, b):
     return out
 
 
-def _to_channels_first(y, n, o, out):
-    """[G, O/G, N * P] -> [N, O, *out] (contiguous)."""
-    p = int(np.prod(out))
-    return np.ascontiguousarray(y.reshape(o, n, p).transpose(1, 0, 2)).reshape((n, o) + out)
-
-
 def _conv_np(x, w, stride, padding, dilation, groups):
-    kernel = w.shape[2:]
+    kernel = tuple(w.shape[2:])
     out = tuple(conv_out_size(n, k, s, p, d)
                 for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
-    cols = _columns(x, kernel, out, stride, padding, dilation, groups)
+    xp = _pad_spatial(x, padding)
+    n, c = x.shape[:2]
     o = w.shape[0]
-    # one large GEMM per group: many small ones are slow when BLAS threads are oversubscribed
-    y = _gemm(w.reshape(groups, o // groups, -1), cols)   # [G, O/G, N*P]
-    return _to_channels_first(y, x.shape[0], o, out)
+    p = int(np.prod(out))
+    wm = w.reshape(groups, o // groups, -1)
+    y = np.empty((n, o, p), np.result_type(x, w))
+    for a, b in _batches(n, c * int(np.prod(kernel)) * p * x.itemsize):
+        cols = _columns(xp[a:b], kernel, out, stride, dilation, groups)
+        # a few large GEMMs: many small ones are slow when BLAS threads are oversubscribed
+        y[a:b] = _gemm(wm, cols).reshape(o, b - a, p).transpose(1, 0, 2)
+    return y.reshape((n, o) + out)
 
 
 def _needed(t):
@@ -150,36 +156,41 @@ def _infer_conv_transpose(x, w, stride, padding, output_padding, dilation, group
     return Meta((x.shape[0], w.shape[1] * groups) + out, x.dtype)
 
 
-def _col2im(cols, full, kernel, out, stride, dilation):
-    """The adjoint of _columns: scatter-add columns [C, *K, N, *out] into an image [C, N, *full]
-    (the padded image; the caller crops and restores [N, C] order)."""
+def _col2im(img, cols, kernel, out, stride, dilation):
+    """The adjoint of _columns: add columns [C, *K, N, *out] into a padded image view
+    [C, N, *full]."""
     nd = len(kernel)
-    c, n = cols.shape[0], cols.shape[1 + nd]
-    img = np.zeros((c, n) + tuple(full), cols.dtype)
     for kpos in np.ndindex(*kernel):
         key = (slice(None), slice(None)) + tuple(
             slice(kpos[i] * dilation[i], kpos[i] * dilation[i] + (out[i] - 1) * stride[i] + 1,
                   stride[i]) for i in range(nd))
         img[key] += cols[(slice(None),) + kpos]
-    return img
 
 
 def _conv_transpose_np(x, w, stride, padding, output_padding, dilation, groups):
     kernel = tuple(w.shape[2:])
+    nd = len(kernel)
     n, cin = x.shape[:2]
     cout = w.shape[1] * groups
     inp = tuple(x.shape[2:])
     size = tuple(transpose_out_size(i, k, s, p, d, o) for i, k, s, p, d, o in
                  zip(inp, kernel, stride, padding, dilation, output_padding))
-    wm = w.reshape(groups, cin // groups, -1).transpose(0, 2, 1)   # [G, C_out/G * K, C_in/G]
-    xm = x.reshape(n, cin, -1).transpose(1, 0, 2).reshape(groups, cin // groups, -1)  # [G, ., N*P]
-    cols = _gemm(wm, xm).reshape((cout,) + kernel + (n,) + inp)
     # the padded image holds every window and the output_padding cells (which get no input)
     full = tuple(max((i - 1) * s + d * (k - 1) + 1, p + o_)
                  for i, k, s, d, p, o_ in zip(inp, kernel, stride, dilation, padding, size))
-    img = _col2im(cols, full, kernel, inp, stride, dilation)
-    img = img[(slice(None), slice(None)) + tuple(slice(p, p + o_) for p, o_ in zip(padding, size))]
-    return np.ascontiguousarray(img.transpose((1, 0) + tuple(range(2, 2 + len(kernel)))))
+    img = np.zeros((n, cout) + full, np.result_type(x, w))
+    wm = w.reshape(groups, cin // groups, -1).transpose(0, 2, 1)   # [G, C_out/G * K, C_in/G]
+    p = int(np.prod(inp))
+    k = int(np.prod(kernel))
+    for a, b in _batches(n, cout * k * p * x.itemsize):
+        xm = x[a:b].reshape(b - a, cin, p).transpose(1, 0, 2).reshape(groups, cin // groups, -1)
+        cols = _gemm(wm, xm).reshape((cout,) + kernel + (b - a,) + inp)
+        _col2im(img[a:b].transpose((1, 0) + tuple(range(2, 2 + nd))), cols, kernel, inp, stride,
+                dilation)
+    if full != size or any(padding):
+        img = np.ascontiguousarray(img[(slice(None), slice(None)) + tuple(
+            slice(p_, p_ + o_) for p_, o_ in zip(padding, size))])
+    return img
 
 
 def _conv_transpose_vjp(g, out, x, w, stride, padding, output_padding, dilation, groups):
@@ -203,12 +214,19 @@ def _infer_conv_weight(x, g, kernel, stride, padding, dilation, groups):
 
 
 def _conv_weight_np(x, g, kernel, stride, padding, dilation, groups):
+    kernel = tuple(kernel)
     out = tuple(g.shape[2:])
-    cols = _columns(x, kernel, out, stride, padding, dilation, groups)  # [G, CK, N*P]
+    xp = _pad_spatial(x, padding)
     n, o = g.shape[:2]
-    gm = g.reshape(n, o, -1).transpose(1, 0, 2).reshape(groups, o // groups, -1)  # [G, O/G, N*P]
-    gw = _gemm(gm, cols.transpose(0, 2, 1))                                      # [G, O/G, CK]
-    return gw.reshape((o, x.shape[1] // groups) + tuple(kernel))
+    c = x.shape[1]
+    p = int(np.prod(out))
+    k = int(np.prod(kernel))
+    gw = np.zeros((groups, o // groups, (c // groups) * k), np.result_type(x, g))
+    for a, b in _batches(n, c * k * p * x.itemsize):
+        cols = _columns(xp[a:b], kernel, out, stride, dilation, groups)          # [G, CK, nb*P]
+        gm = g[a:b].reshape(b - a, o, p).transpose(1, 0, 2).reshape(groups, o // groups, -1)
+        gw += _gemm(gm, cols.transpose(0, 2, 1))                                 # [G, O/G, CK]
+    return gw.reshape((o, c // groups) + kernel)
 
 
 def _conv_weight_vjp(gg, out, x, g, kernel, stride, padding, dilation, groups):
