@@ -36,6 +36,20 @@ class _TypeName:
     __repr__ = __str__
 
 
+# One _TypeName per dtype for the life of the process: Triton's native argument specializer caches
+# a pointer argument's type by the dtype object's identity, so a short-lived dtype object whose
+# address is later reused by another dtype's object made kernels read float64 memory as float32
+# (and write past buffers).
+_TYPE_NAMES = {}
+
+
+def _type_name(name):
+    t = _TYPE_NAMES.get(name)
+    if t is None:
+        t = _TYPE_NAMES[name] = _TypeName(name)
+    return t
+
+
 class _Storage:
     __slots__ = ("base",)
 
@@ -66,7 +80,7 @@ class KernelArg:
 
     def __init__(self, array, storage=None, ptr=None):
         self.array = array
-        self.dtype = _TypeName(dt.from_numpy_dtype(array.dtype).name)
+        self.dtype = _type_name(dt.from_numpy_dtype(array.dtype).name)
         self._storage = storage if storage is not None else _Storage(_owner(array))
         self._ptr = array.ctypes.data if ptr is None else ptr
 

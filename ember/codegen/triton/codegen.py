@@ -137,6 +137,8 @@ class ModuleWriter:
 
     def write_pointwise(self, g, em, kname):
         ctx = em.ctx = PointwiseCtx(g.shape)
+        if ctx.numel == 0:
+            return
         body = Scope(1)
         for v in g.outputs:
             self.var_of(v)
@@ -173,6 +175,8 @@ class ModuleWriter:
     def write_reduction(self, g, em, kname):
         ctx = em.ctx = ReductionCtx(g.shape, g.dims)
         klass = self.classify(g, em)
+        if ctx.rows == 0:
+            return
         persistent, best, configs = heuristics.reduction(
             ctx.rows, ctx.cols, self.options.get("persistent_max", heuristics.PERSISTENT_MAX))
         em.looped = not persistent

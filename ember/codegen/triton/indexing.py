@@ -171,6 +171,8 @@ def flat_offset(index, sizes_strides):
     inner = 1
     for i in range(len(sizes_strides) - 1, -1, -1):
         size, st = sizes_strides[i]
+        if size == 0:  # an empty tensor: every lane is masked off
+            return sympy.Integer(0)
         coord = FloorDiv(index, inner) if inner != 1 else index
         if i != 0:  # the outermost coordinate needs no modulo (masked lanes may overflow)
             coord = sympy.Mod(coord, size)
@@ -186,7 +188,7 @@ def unravel(index, shape):
     inner = 1
     for i in range(len(shape) - 1, -1, -1):
         size = shape[i]
-        if size == 1:
+        if size in (0, 1):  # size 0: every lane is masked off
             coords[i] = sympy.Integer(0)
             continue
         c = FloorDiv(index, inner) if inner != 1 else index

@@ -262,7 +262,9 @@ class KernelEmitter:
     def assign(self, expr, d, scope, n=None):
         out = self.fresh()
         cd = compute_dtype(d)
-        if d in LOW_PRECISION:
+        if d is dt.bfloat16:
+            scope.emit(f"{out} = _round_bf16(({expr}).to(tl.float32))")
+        elif d in LOW_PRECISION:
             scope.emit(f"{out} = ({expr}).to({d.triton}).to(tl.float32)")
         else:
             scope.emit(f"{out} = ({expr}).to({cd.triton})")

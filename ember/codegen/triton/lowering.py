@@ -48,6 +48,15 @@ def _ipow(base, exp):
 
 
 @triton.jit
+def _round_bf16(x):
+    # float32 -> the nearest bfloat16 (ties to even), kept in float32; done on the bits because
+    # Triton's interpreter truncates in .to(tl.bfloat16) while GPUs round to nearest even
+    bits = x.to(tl.uint32, bitcast=True)
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return tl.where(x != x, x, bits.to(tl.float32, bitcast=True))
+
+
+@triton.jit
 def _round_half_even(x):
     r = tl.floor(x)
     d = x - r
@@ -100,6 +109,10 @@ def lower_elementwise(node, args):
         return f"libdevice.pow({a}, {b})" if fl else f"_ipow({a}, {b})"
     if name == "neg" and ind is dt.bool_:
         return a
+    if ind is dt.bool_ and name in ("add", "mul", "sub"):
+        # NumPy's bool arithmetic is logical (True + True is True), not 1-bit wraparound
+        return f"({a} | {b})" if name == "add" else f"({a} & {b})" if name == "mul" else \
+            f"({a} ^ {b})"
     if name == "bitwise_not" and ind is dt.bool_:
         return f"({a} == 0)"
     if name == "convert":

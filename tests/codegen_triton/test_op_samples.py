@@ -1,7 +1,5 @@
 """Every row of the op sample table, traced and run through the Triton backend (interpreter),
 equals the reference interpreter (the NumPy rules)."""
-import os
-
 import numpy as np
 import pytest
 
@@ -13,12 +11,6 @@ from .util import all_inputs, check
 
 samples = pytest.importorskip("tests.ops.samples")
 SAMPLES = samples.SAMPLES
-
-
-# Opt-in until the memory-safety bug in docs/triton.md ("Known problems") is fixed: a full run
-# crashes xdist workers (a kernel touches freed memory), so it would break the shared suite.
-pytestmark = pytest.mark.skipif(not os.environ.get("EMBER_TRITON_SWEEP"),
-                                reason="set EMBER_TRITON_SWEEP=1 (known crash, docs/triton.md)")
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
