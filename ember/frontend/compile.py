@@ -80,9 +80,9 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="numpy", mode=
     if not callable(model):
         raise RuntimeError(f"ember.compile expects a callable or an nn.Module, got "
                            f"{type(model).__name__}")
-    if backend not in ("numpy", "interpret", "eager", "inductor"):
+    if backend not in ("numpy", "interpret", "eager", "inductor", "triton"):
         raise RuntimeError(f"ember.compile: unknown backend {backend!r} (use 'numpy', "
-                           f"'interpret' or 'eager')")
+                           f"'triton', 'interpret' or 'eager')")
     if backend == "inductor":   # torch's default name: our default backend
         backend = "numpy"
     cf = CompiledFunction(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
@@ -605,6 +605,10 @@ class CompiledFunction:
         if self.backend == "interpret":
             from ..ir.interpret import Interpreter
             v.module = _InterpretedModule(Interpreter(graph))
+            return
+        if self.backend == "triton":  # Triton kernels (the interpreter on CPU tensors)
+            from ..codegen.triton.compile_backend import TritonModule
+            v.module = TritonModule(graph)
             return
         from ..codegen.numpy_backend import CompiledModule, generate
         t0 = time.perf_counter()

@@ -1,0 +1,27 @@
+"""The ``ember.compile(..., backend="triton")`` hook: a traced graph run through TritonProgram,
+with the same ``run(arrays, seeds)`` contract as the compile frontend's other modules (in-place
+writes into inputs are copied back; user outputs and extra outputs are returned in order)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .program import TritonProgram
+
+
+class TritonModule:
+    def __init__(self, graph, options=None):
+        self.program = TritonProgram(graph, options)
+        self.graph = graph
+        self.n_seeds = sum(1 for n in graph.nodes if "seed" in n.prim.params)
+
+    @property
+    def source_code(self):
+        return None if not self.program.compiled else \
+            next(iter(self.program.compiled.values())).source
+
+    def run(self, arrays, seeds=()):
+        outs, muts = self.program.run(arrays, list(seeds) if seeds else None)
+        where = dict(zip(self.graph.inputs, arrays))
+        for t, new in muts.items():
+            np.copyto(where[t], new, casting="unsafe")
+        return outs
