@@ -134,3 +134,50 @@ def test_second_process_compiles_nothing(tmp_path):
     second = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True,
                             text=True, check=True).stdout.split()
     assert first == ["1", "0"] and second == ["0", "1"]
+
+
+@pytest.mark.parametrize("name,fn,shapes,kernels", [
+    ("layer_norm", lambda x, w, b: F.layer_norm(x, (7,), w, b), [(5, 7), (7,), (7,)], 1),
+    ("rms_norm", lambda x, w: F.rms_norm(x, (7,), w), [(5, 7), (7,)], 1),
+    ("log_softmax", lambda x: F.log_softmax(x, -1), [(5, 7)], 1),
+    ("gelu_chain", lambda x: F.gelu(x) * 2 + 1, [(5, 7)], 1),
+    ("sum_dims_then_scale", lambda x: x.sum(1, keepdim=True) * 3 - x.mean(), [(4, 6)], 3),
+])
+def test_fusion_kernel_counts(name, fn, shapes, kernels):
+    ins = [t(*s, seed=i) for i, s in enumerate(shapes)]
+    outs, ref, tp, arrays = run_both(fn, ins)
+    check(outs, ref, rtol=1e-4, atol=1e-5)
+    assert kernel_count(tp, arrays) == kernels, tp.explain(arrays)
+
+
+def _grads(loss_of):
+    def fn(*xs):
+        for x in xs:
+            x.requires_grad_()
+        loss_of(*xs).backward()
+        return tuple(x.grad for x in xs)
+    return fn
+
+
+@pytest.mark.parametrize("name,fn,shapes,kernels", [
+    ("softmax_bwd", _grads(lambda x: (F.softmax(x, -1) ** 2).sum()), [(5, 7)], 1),
+    ("log_softmax_bwd", _grads(lambda x: (F.log_softmax(x, -1) * 0.5).sum()), [(5, 7)], 1),
+    # dx is a row reduction, dw and db are column reductions: one kernel each way plus the
+    # forward statistics (the greedy scheduler does not reorder nodes)
+    ("layer_norm_bwd", _grads(lambda x, w, b: (F.layer_norm(x, (7,), w, b) ** 2).sum()),
+     [(5, 7), (7,), (7,)], 3),
+])
+def test_backward_fusion_kernel_counts(name, fn, shapes, kernels):
+    ins = [t(*s, seed=i) for i, s in enumerate(shapes)]
+    outs, ref, tp, arrays = run_both(fn, ins)
+    check(outs, ref, rtol=1e-4, atol=1e-5)
+    assert kernel_count(tp, arrays) == kernels, tp.explain(arrays)
+
+
+@pytest.mark.parametrize("rows,cols", [(1, 1), (3, 1031), (2, 2053)])
+def test_looped_layer_norm_and_softmax_odd_rows(rows, cols):
+    x, w, b = t(rows, cols), t(cols, seed=1), t(cols, seed=2)
+    outs, ref, tp, arrays = run_both(
+        lambda x, w, b: (F.layer_norm(x, (cols,), w, b), F.softmax(x, -1), x.argmax(-1)),
+        [x, w, b])
+    check(outs, ref, rtol=1e-4, atol=1e-5)

@@ -156,21 +156,8 @@ class ModuleWriter:
         self.finish(g, em, kname, head + body.lines, ["XBLOCK"], [], launch)
 
     def classify(self, g, em):
-        klass = {}
-        for n in g.nodes:
-            v = n.out
-            if n.prim.name in ("sum", "prod", "amax", "amin", "argmax", "argmin"):
-                klass[v] = "reduced"
-            elif n in g.broadcasts:
-                klass[v] = "full"
-            elif any(klass.get(i) == "reduced" for i in n.inputs):
-                klass[v] = "reduced"
-            elif self.shapes[v] == g.reduced_shape and self.shapes[v] != g.shape:
-                klass[v] = "reduced"
-            else:
-                klass[v] = "full"
-        em.klass = klass
-        return klass
+        em.klass = dict(g.klass)
+        return em.klass
 
     def write_reduction(self, g, em, kname):
         ctx = em.ctx = ReductionCtx(g.shape, g.dims)

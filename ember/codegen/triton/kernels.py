@@ -88,24 +88,27 @@ class ReductionCtx:
         self.r, self.c = sym("r"), sym("c")
 
     def coords(self, shape, klass):
+        if klass == "reduced":  # one value per row, at the row's flat index
+            return unravel(self.r, shape)
         out = [sympy.Integer(0)] * len(self.shape)
         for d, e in zip(self.kept, unravel(self.r, [self.shape[d] for d in self.kept])):
             out[d] = e
-        if klass == "full":
-            for d, e in zip(self.red, unravel(self.c, [self.shape[d] for d in self.red])):
-                out[d] = e
+        for d, e in zip(self.red, unravel(self.c, [self.shape[d] for d in self.red])):
+            out[d] = e
         return out
 
     def flat(self, shape, klass):
+        if klass == "reduced":
+            return self.r
         return ravel(self.coords(shape, klass), shape)
 
     def offset(self, layout, klass):
+        if klass == "reduced":
+            return layout.offset_flat(self.r)
         off = layout.offset + flat_offset(self.r, [(layout.shape[d], layout.strides[d])
                                                    for d in self.kept if layout.shape[d] != 1])
-        if klass == "full":
-            off = off + flat_offset(self.c, [(layout.shape[d], layout.strides[d])
-                                             for d in self.red if layout.shape[d] != 1])
-        return off
+        return off + flat_offset(self.c, [(layout.shape[d], layout.strides[d])
+                                          for d in self.red if layout.shape[d] != 1])
 
     def mask(self, klass):
         return "mask" if klass == "full" else "rmask"

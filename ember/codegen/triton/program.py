@@ -120,20 +120,37 @@ class TritonProgram:
             got = self.compiled[key] = self._compile(arrays, key)
         return got
 
+    def _concrete(self, arrays):
+        graph = concretize(self.graph, bind_symbols(self.graph, arrays))
+        shapes = {v: tuple(v.meta.shape) for v in graph.inputs}
+        for n in graph.nodes:
+            shapes[n.out] = tuple(n.out.meta.shape)
+        return graph, shapes
+
+    def explain(self, arrays):
+        """The kernel groups for these inputs and why neighbouring nodes were not fused (runs the
+        scheduler and code generator again, bypassing the cache)."""
+        from .codegen import generate
+        arrays = [np.asarray(a) for a in arrays]
+        graph, shapes = self._concrete(arrays)
+        _, writer = generate(graph, shapes, [input_layout(a) for a in arrays], self.options)
+        lines = []
+        for g in writer.sched.groups:
+            outs = ", ".join(writer.names[v] for v in g.outputs)
+            lines.append(f"group {g.id} {g.kind} {list(g.shape)}"
+                         f"{' dims=' + str(g.dims) if g.kind == 'reduction' else ''}: "
+                         f"{g.describe()} -> {outs or '(nothing stored)'}")
+        lines += writer.sched.notes
+        return "\n".join(lines)
+
     def _compile(self, arrays, key):
-        env = bind_symbols(self.graph, arrays)
-        graph = concretize(self.graph, env)
+        graph, shapes = self._concrete(arrays)
         index_key = cache.digest(CODEGEN_VERSION, self.text, repr(key),
                                  repr(sorted(self.options.items())))
         path = cache.lookup(index_key)
         writer = None
         if path is None:
             from .codegen import generate
-            shapes = {}
-            for v in graph.inputs:
-                shapes[v] = tuple(v.meta.shape)
-            for n in graph.nodes:
-                shapes[n.out] = tuple(n.out.meta.shape)
             source, writer = generate(graph, shapes, [input_layout(a) for a in arrays],
                                       self.options)
             path = cache.store(index_key, source)

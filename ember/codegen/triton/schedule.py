@@ -69,7 +69,12 @@ class Group:
     aliases: dict = field(default_factory=dict)   # value -> value it aliases (in-register views)
     broadcasts: set = field(default_factory=set)  # expand nodes of reduced values (reduction)
     positional_reshapes: set = field(default_factory=set)
+    klass: dict = field(default_factory=dict)     # reduction groups: value -> full | reduced
     closed: bool = False
+
+    @property
+    def rows(self):
+        return numel(self.reduced_shape)
 
     @property
     def reduced_shape(self):
@@ -106,6 +111,7 @@ class _Scheduler:
         self.notes = []
         self.consts = {}
         self.const_buffers = []
+        self.pending = {}   # view of a value the open group will store -> that group
 
     # --- state helpers ----------------------------------------------------------------------
     def in_cur(self, v):
@@ -141,8 +147,28 @@ class _Scheduler:
         return g
 
     def add(self, node):
-        self.cur.nodes.append(node)
-        self.owner[node.out] = self.cur
+        g = self.cur
+        g.nodes.append(node)
+        self.owner[node.out] = g
+        if g.kind == "reduction":
+            g.klass[node.out] = self.klass_of(g, node)
+
+    def klass_of(self, g, node):
+        """In a reduction group, "reduced" values are one per row (indexed by the row's flat
+        index, whatever their shape), "full" values one per element of S."""
+        v = node.out
+        if node.prim.name in REDUCTIONS:
+            return "reduced"
+        if node in g.broadcasts:
+            return "full"
+        if v in g.aliases:
+            return g.klass.get(g.aliases[v], "full")
+        if any(g.klass.get(i) == "reduced" for i in node.inputs):
+            return "reduced"
+        shape = self.shape[v]
+        if shape != g.shape and numel(shape) == g.rows:
+            return "reduced"
+        return "full"
 
     # --- fitting ------------------------------------------------------------------------------
     def fits(self, node, shape):
@@ -156,7 +182,7 @@ class _Scheduler:
         if g.kind == "pointwise":
             return numel(shape) == numel(g.shape)
         if g.kind == "reduction":
-            return shape in (g.shape, g.reduced_shape)
+            return shape == g.shape or numel(shape) == g.rows
         if g.kind == "matmul":
             return shape == g.shape
         return False
@@ -169,7 +195,11 @@ class _Scheduler:
                 # constants are folded into their readers (tl.full), never stored
                 self.consts[node.out] = self.consts.get(node.inputs[0]) if node.inputs else node
                 continue
+            if self.cur is not None and any(self.pending.get(v) is self.cur for v in node.inputs):
+                self.close(f"{name} reads a view of a value this group stores")
             if name in VIEWS and self.view(node, shape):
+                if node.out not in self.pending and self.pending.get(node.inputs[0]):
+                    self.pending[node.out] = self.pending[node.inputs[0]]
                 continue
             if node.prim.family == ELEMENTWISE_FAMILY or name in POSITIONAL or name in VIEWS:
                 if not self.fits(node, shape):
@@ -223,14 +253,21 @@ class _Scheduler:
                 self.add(node)
                 return True
             if name == "expand" and g.kind == "reduction" and self.shape[src] == g.reduced_shape \
-                    and tuple(shape) == g.shape:
+                    and tuple(shape) == g.shape and g.klass.get(src) == "reduced":
                 g.broadcasts.add(node)
                 g.aliases[node.out] = src
                 self.add(node)
                 return True
-            if numel(shape) == numel(self.shape[src]) and name == "reshape":
-                pass
-            self.close(f"{name} of a value computed in the group needs it in memory")
+            if name == "reshape" and g.kind == "reduction" and g.klass.get(src) == "reduced":
+                g.aliases[node.out] = src  # a reduced value is indexed by its flat row index
+                self.add(node)
+                return True
+            # the group stores src; the view reads that memory, so nothing in this kernel may
+            # read the view (run() closes the group first if something does)
+            if src not in g.outputs:
+                g.outputs.append(src)
+            self.layouts[src] = (src, Layout.contiguous(self.shape[src]))
+            self.pending[node.out] = g
         base, lay = self.layout(src)
         p = node.params
         if name == "permute":
@@ -260,6 +297,7 @@ class _Scheduler:
         if g is not None and g.kind == "pointwise" and self.in_cur(src) and not g.aliases and \
                 all(self.shape[n.out] == S for n in g.nodes) and not g.positional_reshapes:
             g.kind, g.shape, g.dims = "reduction", tuple(S), tuple(dims)
+            g.klass = {n.out: "full" for n in g.nodes}
             self.add(node)
             return
         if self.in_cur(src):
