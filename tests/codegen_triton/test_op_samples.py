@@ -13,9 +13,12 @@ samples = pytest.importorskip("tests.ops.samples")
 SAMPLES = samples.SAMPLES
 
 
-@pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
-def test_sample_equals_reference(sample):
-    arrays = sample.cast_inputs(sample.dtypes[0])
+CASES = [(s, d) for s in SAMPLES for d in s.dtypes]
+
+
+@pytest.mark.parametrize("sample,dtype", CASES, ids=[f"{s.name}-{d}" for s, d in CASES])
+def test_sample_equals_reference(sample, dtype):
+    arrays = sample.cast_inputs(dtype)
     ember.manual_seed(0)
     try:
         sample.call([ember.tensor(np.array(a, copy=True)) for a in arrays], ember)

@@ -223,8 +223,14 @@ class ModuleWriter:
         body = Scope(1)
         if d.is_floating_point:
             acc_t = "tl.float64" if d is dt.float64 else "tl.float32"
-            prec = ', input_precision="ieee"' if d is dt.float32 else ""
-            step = f"acc = tl.dot(av, bv, acc{prec})"
+            if d is dt.bfloat16:
+                # bf16 values are exact in tf32, so this is the bf16 product with fp32
+                # accumulation (the interpreter cannot dot bf16 tiles directly)
+                step = ('acc = tl.dot(av.to(tl.float32), bv.to(tl.float32), acc, '
+                        'input_precision="tf32")')
+            else:
+                prec = ', input_precision="ieee"' if d is dt.float32 else ""
+                step = f"acc = tl.dot(av, bv, acc{prec})"
         else:
             acc_t = "tl.int64"
             step = "acc += tl.sum(av[:, :, None].to(tl.int64) * bv[None, :, :].to(tl.int64), 1)"

@@ -226,7 +226,7 @@ class _Scheduler:
                     self.layout(v)
                 self.add(node)
             else:
-                kind = "scatter" if name in SCATTERS else "host"
+                kind = "scatter" if name in SCATTERS and self.atomic_ok(node) else "host"
                 for v in node.inputs:
                     if self.in_cur(v):
                         self.close(f"{name} reads its inputs from memory")
@@ -241,6 +241,16 @@ class _Scheduler:
                 self.layout(v)
         return Schedule(self.groups, self.layouts, self.owner, self.notes, self.consts,
                         self.const_buffers)
+
+    @staticmethod
+    def atomic_ok(node):
+        """Accumulating scatters need tl.atomic_add, which has no 8/16-bit integer, bool or
+        (in the interpreter) bfloat16 form: those run on the host."""
+        accumulate = node.prim.name == "scatter_add" or node.params.get("accumulate", False)
+        if not node.inputs[0].shape:
+            return False
+        return not accumulate or node.out.dtype.name in ("float16", "float32", "float64", "int32",
+                                                         "int64")
 
     def view(self, node, shape):
         """Fold a view into a layout (True), or leave the node to be computed (False)."""
