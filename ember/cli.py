@@ -1,6 +1,7 @@
 """The `ember` command line (also `python -m ember`).
 
     ember ir show FILE [--no-source]        the program's IR text
+    ember ir show FILE --code triton        the generated Triton kernels and host wrapper
     ember ir stats FILE                     node counts per primitive, parameter bytes, inputs/outputs
     ember ir dot FILE [-o OUT]              Graphviz DOT
     ember ir verify FILE                    parse + verify; exit status 0 when well formed
@@ -58,6 +59,11 @@ def cmd_show(args):
     if args.stage not in (None, "traced"):
         raise CLIError(f"unknown stage {args.stage!r}: saved programs hold the 'traced' stage "
                        "(pass stages come with ember.compile)")
+    if args.code == "triton":  # the generated kernels and host wrapper
+        from .codegen.triton import source_for_graph
+        text = source_for_graph(p.graph)
+        _emit(args, {"file": args.file, "code": "triton", "source": text}, text)
+        return
     text = print_graph(p.graph, source_lines=not args.no_source)
     _emit(args, {"file": args.file, "stage": "traced", "ir": text}, text)
 
@@ -212,6 +218,8 @@ def build_parser():
     p = add("show", cmd_show, "print the program's IR")
     p.add_argument("--stage", default=None, help="which stage to show (saved programs: traced)")
     p.add_argument("--no-source", action="store_true", help="omit the source-line comments")
+    p.add_argument("--code", choices=["triton"], default=None,
+                   help="print the generated code instead of the IR (triton: kernels + wrapper)")
     add("stats", cmd_stats, "node counts per primitive, parameter bytes, inputs and outputs")
     p = add("dot", cmd_dot, "the graph in Graphviz DOT")
     p.add_argument("-o", "--output", help="write the DOT text to this file")

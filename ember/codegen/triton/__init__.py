@@ -17,3 +17,18 @@ def compile_program(program, options=None):
 
 
 __all__ = ["TritonProgram", "compile_program", "concretize"]
+
+
+def source_for_graph(graph, arrays=None):
+    """The generated Triton module for ``graph``: for ``arrays`` if given, else for contiguous
+    inputs of the sizes seen while tracing (``graph.hints``)."""
+    import numpy as np
+    import sympy
+    if arrays is None:
+        env = {sympy.Symbol(k, integer=True, positive=True): v for k, v in graph.hints.items()}
+        env.update({sympy.Symbol(k): v for k, v in graph.hints.items()})
+        arrays = []
+        for v in graph.inputs:
+            shape = tuple(d if isinstance(d, int) else int(d.subs(env)) for d in v.meta.shape)
+            arrays.append(np.zeros(shape, v.meta.dtype.np))
+    return TritonProgram(graph).source(arrays)
