@@ -181,3 +181,15 @@ def test_looped_layer_norm_and_softmax_odd_rows(rows, cols):
         lambda x, w, b: (F.layer_norm(x, (cols,), w, b), F.softmax(x, -1), x.argmax(-1)),
         [x, w, b])
     check(outs, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,dim,pmax", [((3, 5), 1, 1024), ((4, 3, 2), 0, 1024),
+                                            ((2, 37), 1, 8), ((0, 4), 1, 1024)])
+def test_cumsum_scan_kernel(shape, dim, pmax):
+    for dtype in (np.float32, np.int64):
+        x = ember.tensor((np.random.RandomState(0).randn(*shape) * 4).astype(dtype))
+        outs, ref, tp, arrays = run_both(lambda x: x.cumsum(dim) * 2, [x],
+                                         options={"persistent_max": pmax})
+        check(outs, ref, rtol=1e-5, atol=1e-5)
+        if 0 not in shape:
+            assert "tl.cumsum" in tp.source(arrays) and "host[" not in tp.source(arrays)

@@ -106,6 +106,8 @@ class ModuleWriter:
             return self.write_host(g)
         if g.kind == "scatter":
             return self.write_scatter(g)
+        if g.kind == "scan":
+            return self.write_scan(g)
         if not g.outputs:
             return  # nothing reads what it computes
         kname = self.kname(g)
@@ -333,6 +335,48 @@ class ModuleWriter:
             self.finish(g, em, self.kname(g), head + body.lines, ["XBLOCK"], [],
                         f"{{k}}[({-(-total // cfg['XBLOCK'])},)]({{args}}, "
                         f"XBLOCK={cfg['XBLOCK']}, num_warps={cfg['num_warps']})")
+
+    def write_scan(self, g):
+        n = g.nodes[0]
+        x, out = n.inputs[0], n.out
+        self.var_of(out)
+        dim = n.params["dim"]
+        em = KernelEmitter(g, self.sched, self.shapes, self.names, self.var_of_ptr)
+        em.members = set()
+        ctx = em.ctx = ReductionCtx(self.shapes[x], (dim,))
+        if ctx.rows == 0 or ctx.cols == 0:
+            return
+        cd = compute_dtype(out.dtype)
+        persistent, best, configs = heuristics.reduction(
+            ctx.rows, ctx.cols, self.options.get("persistent_max", heuristics.PERSISTENT_MAX))
+        head = ["    r = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)[:, None]",
+                f"    rmask = r < {ctx.rows}",
+                "    fzero = tl.zeros([XBLOCK, RBLOCK], tl.int32)"]
+        outer = Scope(1)
+        lay = Layout.contiguous(self.shapes[out])
+        optr = em.ptr(out)
+        if persistent:
+            outer.lines += ["    c = tl.arange(0, RBLOCK)[None, :]",
+                            f"    cmask = c < {ctx.cols}",
+                            "    mask = rmask & cmask"]
+            v = em.load(x, "full", outer)
+            outer.emit(f"scan = tl.cumsum(tl.where(mask, {v}, 0), 1).to({cd.triton})")
+            outer.emit(f"tl.store({optr} + {em.full_offset(ctx.offset(lay, 'full'), 'mask')}, "
+                       f"scan.to({out.dtype.triton}), mask)")
+        else:
+            outer.emit(f"carry = tl.zeros([XBLOCK, 1], {cd.triton})")
+            loop = Scope(2, parent=outer)
+            v = em.load(x, "full", loop)
+            loop.emit(f"chunk = tl.where(mask, {v}, 0).to({cd.triton})")
+            loop.emit("scan = carry + tl.cumsum(chunk, 1)")
+            loop.emit(f"tl.store({optr} + {em.full_offset(ctx.offset(lay, 'full'), 'mask')}, "
+                      f"scan.to({out.dtype.triton}), mask)")
+            loop.emit("carry = carry + tl.sum(chunk, 1, keep_dims=True)")
+            em.close_loop(outer, loop)
+        deco = [f"@triton.autotune(configs={_configs(best, configs, ['XBLOCK', 'RBLOCK'])}, "
+                f"key=[])"]
+        launch = f"{{k}}[lambda meta: (triton.cdiv({ctx.rows}, meta['XBLOCK']),)]({{args}})"
+        self.finish(g, em, self.kname(g), head + outer.lines, ["XBLOCK", "RBLOCK"], deco, launch)
 
     def write_host(self, g):
         n = g.nodes[0]

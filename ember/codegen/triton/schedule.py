@@ -12,6 +12,8 @@ for scatters):
   value broadcast back to ``S`` (``expand``) stays in registers.
 * **matmul** groups: a matmul and its pointwise epilogue (bias, activation, scale) of its shape.
 * **scatter** (scatter, scatter_add, index_put): copy then scatter kernels.
+* **scan** (cumsum): rows x columns like a reduction, ``tl.cumsum`` per block with a carry
+  across blocks for long rows.
 * **host**: primitives without a Triton kernel (cumsum, argsort, conv, random sources) run their
   NumPy rule in the host wrapper (so on a GPU they would need a copy; see docs/triton.md).
 
@@ -61,7 +63,7 @@ def aligned_inputs(node):
 @dataclass(eq=False)
 class Group:
     id: int
-    kind: str                      # pointwise | reduction | matmul | scatter | host
+    kind: str                      # pointwise | reduction | matmul | scatter | scan | host
     shape: tuple                   # iteration shape (reduction: the reduced input's shape S)
     dims: tuple = ()               # reduction dims
     nodes: list = field(default_factory=list)
@@ -227,6 +229,9 @@ class _Scheduler:
                 self.add(node)
             else:
                 kind = "scatter" if name in SCATTERS and self.atomic_ok(node) else "host"
+                if name == "cumsum" and node.inputs[0].shape and \
+                        node.out.dtype.name not in ("bool", "float16", "bfloat16"):
+                    kind = "scan"
                 for v in node.inputs:
                     if self.in_cur(v):
                         self.close(f"{name} reads its inputs from memory")
