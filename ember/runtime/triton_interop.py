@@ -20,6 +20,8 @@ import numpy as np
 from .. import dtypes as dt
 
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+# compile every kernel for the device without running it (scripts/gpu_check.py)
+COMPILE_ONLY = os.environ.get("EMBER_TRITON_COMPILE_ONLY", "0") not in ("", "0")
 
 
 class _TypeName:
@@ -111,6 +113,16 @@ class KernelArg:
         if other._ptr != self._ptr:
             raise RuntimeError("ember.runtime.triton_interop: unexpected copy between two buffers")
         return self
+
+
+def launch(kernel, grid, *args, **kwargs):
+    """``kernel[grid](*args, **kwargs)``; with EMBER_TRITON_COMPILE_ONLY=1 the kernel is only
+    compiled for the device (``warmup``), which checks generated code on a GPU machine whose
+    buffers are not device memory yet."""
+    if COMPILE_ONLY:
+        kernel.warmup(*args, grid=grid, **kwargs)
+    else:
+        kernel[grid](*args, **kwargs)
 
 
 def arg(array):

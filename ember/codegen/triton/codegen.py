@@ -153,8 +153,8 @@ class ModuleWriter:
                 "    x = xoffset + tl.arange(0, XBLOCK)",
                 f"    xmask = x < {n}",
                 "    xzero = tl.zeros([XBLOCK], tl.int32)"]
-        launch = (f"{{k}}[({-(-n // cfg['XBLOCK'])},)]({{args}}, XBLOCK={cfg['XBLOCK']}, "
-                  f"num_warps={cfg['num_warps']})")
+        launch = (f"rt.launch({{k}}, ({-(-n // cfg['XBLOCK'])},), {{args}}, "
+                  f"XBLOCK={cfg['XBLOCK']}, num_warps={cfg['num_warps']})")
         self.finish(g, em, kname, head + body.lines, ["XBLOCK"], [], launch)
 
     def classify(self, g, em):
@@ -201,7 +201,8 @@ class ModuleWriter:
             return
         deco = [f"@triton.autotune(configs={_configs(best, configs, ['XBLOCK', 'RBLOCK'])}, "
                 f"key=[])"]
-        launch = (f"{{k}}[lambda meta: (triton.cdiv({ctx.rows}, meta['XBLOCK']),)]({{args}})")
+        launch = (f"rt.launch({{k}}, lambda meta: (triton.cdiv({ctx.rows}, meta['XBLOCK']),), "
+                  f"{{args}})")
         self.finish(g, em, kname, head + outer.lines, ["XBLOCK", "RBLOCK"], deco, launch)
 
     def write_matmul(self, g, em, kname):
@@ -264,8 +265,8 @@ class ModuleWriter:
             return
         best, configs = heuristics.matmul(M, N, K, d.name)
         deco = [f"@triton.autotune(configs={_configs(best, configs, ['BM', 'BN', 'BK'])}, key=[])"]
-        launch = (f"{{k}}[lambda meta: (triton.cdiv({M}, meta['BM']) * triton.cdiv({N}, "
-                  f"meta['BN']), {batch})]({{args}})")
+        launch = (f"rt.launch({{k}}, lambda meta: (triton.cdiv({M}, meta['BM']) * "
+                  f"triton.cdiv({N}, meta['BN']), {batch}), {{args}})")
         self.finish(g, em, kname, body.lines, ["BM", "BN", "BK"], deco, launch)
 
     def write_scatter(self, g, em_unused=None):
@@ -290,7 +291,7 @@ class ModuleWriter:
                     f"    xmask = x < {total}",
                     "    xzero = tl.zeros([XBLOCK], tl.int32)"]
             self.finish(g, copy, self.kname(g) + "_copy", head + body.lines, ["XBLOCK"], [],
-                        f"{{k}}[({-(-total // cfg['XBLOCK'])},)]({{args}}, "
+                        f"rt.launch({{k}}, ({-(-total // cfg['XBLOCK'])},), {{args}}, "
                         f"XBLOCK={cfg['XBLOCK']}, num_warps={cfg['num_warps']})")
         # kernel 2: scatter the source elements
         em = KernelEmitter(g, self.sched, self.shapes, self.names, self.var_of_ptr)
@@ -333,7 +334,7 @@ class ModuleWriter:
                     f"    xmask = x < {total}",
                     "    xzero = tl.zeros([XBLOCK], tl.int32)"]
             self.finish(g, em, self.kname(g), head + body.lines, ["XBLOCK"], [],
-                        f"{{k}}[({-(-total // cfg['XBLOCK'])},)]({{args}}, "
+                        f"rt.launch({{k}}, ({-(-total // cfg['XBLOCK'])},), {{args}}, "
                         f"XBLOCK={cfg['XBLOCK']}, num_warps={cfg['num_warps']})")
 
     def write_scan(self, g):
@@ -375,7 +376,8 @@ class ModuleWriter:
             em.close_loop(outer, loop)
         deco = [f"@triton.autotune(configs={_configs(best, configs, ['XBLOCK', 'RBLOCK'])}, "
                 f"key=[])"]
-        launch = f"{{k}}[lambda meta: (triton.cdiv({ctx.rows}, meta['XBLOCK']),)]({{args}})"
+        launch = (f"rt.launch({{k}}, lambda meta: (triton.cdiv({ctx.rows}, meta['XBLOCK']),), "
+                  f"{{args}})")
         self.finish(g, em, self.kname(g), head + outer.lines, ["XBLOCK", "RBLOCK"], deco, launch)
 
     def write_host(self, g):
