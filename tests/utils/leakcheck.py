@@ -54,10 +54,12 @@ def shared_memory_fds():
 
 
 def _persistent_new_shm(before, grace=1.0):
-    """New /dev/shm entries that are still there after `grace` seconds.  /dev/shm is machine-wide:
-    entries of PyTorch (the test oracle, possibly running in a parallel test process) come and go
-    on their own and are not ember's; ember itself never names a segment."""
-    new = {e for e in shm_entries() - before if not e.startswith("torch_")}
+    """New /dev/shm entries that are still there after `grace` seconds.  /dev/shm is machine-wide,
+    so entries of other processes (a parallel test worker, another job) show up here too; ember
+    itself never names a segment.  Ignored: PyTorch's (the test oracle) and multiprocessing's named
+    semaphores (spawn-context locks, alive as long as their Queue, unlinked by Python's resource
+    tracker at the latest)."""
+    new = {e for e in shm_entries() - before if not e.startswith(("torch_", "sem.mp-"))}
     if new:
         time.sleep(grace)
         new &= shm_entries()
@@ -97,7 +99,8 @@ def guard(seconds):
                     break
                 time.sleep(0.05)
             assert not leaked, f"child processes leaked: {sorted(leaked)}"
-            assert not _persistent_new_shm(self.shm), "/dev/shm segments leaked"
+            leaked_shm = _persistent_new_shm(self.shm)
+            assert not leaked_shm, f"/dev/shm segments leaked: {sorted(leaked_shm)}"
             assert shared_memory_fds() <= self.fds, "shared-memory file descriptors leaked"
             return False
     return Guard()
