@@ -211,8 +211,8 @@ def _state_guard(objs):
                     if k != "params" and isinstance(v, (bool, int, float, tuple, type(None))):
                         vals.append(v)
                         labels.append(f"{type(o).__name__}.param_groups[{gi}][{k!r}]")
-            vals.append(len(o.state))
-            labels.append(f"{type(o).__name__}: number of parameters with state")
+            vals.append(sum(len(st) for st in o.state.values()))
+            labels.append(f"{type(o).__name__}: number of optimizer state entries")
     return tuple(vals), labels
 
 
@@ -234,6 +234,8 @@ class Variant:
         self.bump = []           # tensors written by the program (version counters)
         self.replay = []         # scheduler steps to replay after each run
         self.eager = None        # a reason string when this signature runs eagerly
+        self.ran = False
+        self.escapes = []
         self.symbol_guards = []
         self.source_code = None
         self.timings = {}
@@ -502,13 +504,17 @@ class CompiledFunction:
                 outs = [tracer.output_value(t) for t in leaves]
                 grad_plan = tracer.collect_grads()
                 outs += [val for _, kind, val in grad_plan if kind == "new"]
+                escapes = self._escaped_state(tracer)
+                outs += [tracer.output_value(t) for t in escapes]
                 graph = tracer.finish(outs)
                 self._record_sources(v, tracer, graph)
         except TraceError as e:
             default_generator.set_state(rng)
+            self._drop_escaped(tracer)
             return self._graph_break(v, sigs, e)
-        except Exception as e:
+        except Exception:
             default_generator.set_state(rng)
+            self._drop_escaped(tracer)
             raise
         finally:
             recorder.restore()
@@ -518,6 +524,7 @@ class CompiledFunction:
         v.n_user_outputs = len(leaves)
         v.grad_targets = [(t, kind, None if kind != "keep" else val) for t, kind, val in grad_plan]
         v.replay = recorder.calls
+        v.escapes = escapes
         v.bump = [t for t, _, value, _ in tracer.lifted.values() if value in graph.mutations]
         v.requires_grad_out = [bool(t._requires_grad) for t in leaves]
         v.backward_inside = tracer.saw_backward
@@ -528,6 +535,27 @@ class CompiledFunction:
             return _BROKE
         self._build(v, graph)
         return _BROKE
+
+    def _escaped_state(self, tracer):
+        """Traced tensors the function stored in optimizer state (created during this trace)."""
+        out = []
+        for obj in self._objs:
+            for st in getattr(obj, "state", {}).values() if hasattr(obj, "param_groups") else ():
+                for val in st.values():
+                    if isinstance(val, Tensor) and val._value is not None and \
+                            id(val) not in tracer.lifted:
+                        out.append(val)
+        return out
+
+    def _drop_escaped(self, tracer):
+        """After a failed trace: optimizer state the trace created holds traced tensors; drop those
+        entries so the eager run creates them again."""
+        for obj in self._objs or ():
+            if hasattr(obj, "param_groups"):
+                for st in obj.state.values():
+                    for k in [k for k, val in st.items() if isinstance(val, Tensor) and
+                              val._value is not None]:
+                        del st[k]
 
     def _record_sources(self, v, tracer, graph):
         """Where each graph input comes from at call time, and the captured-tensor guards."""
@@ -676,8 +704,16 @@ class CompiledFunction:
                 t.grad = None
             else:   # "keep": the existing grad tensor (written in place by the program)
                 t.grad = payload
-        for sched, a, kw in v.replay:
-            sched.step(*a, **kw)
+        for t in v.escapes:
+            # optimizer state created while tracing (a momentum buffer): it becomes eager data
+            arr = outs[j]
+            j += 1
+            t.__dict__.clear()
+            t._data = arr if arr.flags.owndata and arr.flags.writeable else arr.copy()
+        if v.ran:   # the trace itself already ran the Python side effects of the first call
+            for sched, a, kw in v.replay:
+                sched.step(*a, **kw)
+        v.ran = True
         from ..ir.trace import unflatten
         return unflatten(v.out_spec, wrapped)
 
@@ -840,8 +876,10 @@ class _SchedulerRecorder:
         from ..optim import lr_scheduler as ls
         from .autograd import run_backward  # noqa: F401  (marks backward inside the step)
         rec = self
+        done = set()
         for obj in vars(ls).values():
-            if isinstance(obj, type) and "step" in vars(obj):
+            if isinstance(obj, type) and "step" in vars(obj) and obj not in done:
+                done.add(obj)
                 orig = vars(obj)["step"]
 
                 def wrapper(s, *a, __orig=orig, **kw):
@@ -874,7 +912,7 @@ class _SchedulerRecorder:
         return False
 
     def restore(self):
-        for obj, orig in self.patched:
+        for obj, orig in reversed(self.patched):
             obj.step = orig
         self.patched = []
         if getattr(self, "_orig_backward", None) is not None:
