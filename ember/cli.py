@@ -56,9 +56,8 @@ def _emit(args, data, text):
 def cmd_show(args):
     from .ir.printer import print_graph
     p = _load(args.file)
-    if args.stage not in (None, "traced"):
-        raise CLIError(f"unknown stage {args.stage!r}: saved programs hold the 'traced' stage "
-                       "(pass stages come with ember.compile)")
+    if args.stage not in (None, "traced") or args.code == "numpy" or getattr(args, "why", False):
+        return _show_stage(args, p)   # pass stages and NumPy code: run the pass pipeline
     if args.code == "triton":  # the generated kernels and host wrapper
         from .codegen.triton import source_for_graph
         text = source_for_graph(p.graph)
@@ -66,6 +65,38 @@ def cmd_show(args):
         return
     text = print_graph(p.graph, source_lines=not args.no_source)
     _emit(args, {"file": args.file, "stage": "traced", "ir": text}, text)
+
+
+def _show_stage(args, p):
+    """`--stage NAME` (a pass stage; `fused` with `--why` lists rejected pairs) or `--code numpy`."""
+    from .passes.manager import STAGES, run_pipeline
+    stage = args.stage or ("fused" if getattr(args, "why", False) else "planned")
+    if stage not in STAGES:
+        raise CLIError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    res = run_pipeline(p.graph, keep_stages=True)
+    if args.code == "numpy":
+        from .codegen.numpy_backend import generate
+        text = generate(res.graph)
+        _emit(args, {"file": args.file, "code": "numpy", "source": text}, text)
+        return
+    if stage == "fused":
+        from .passes.fusion import format_groups
+        text = format_groups(res.graph, why=getattr(args, "why", False))
+    else:
+        text = res.stages[stage]
+    _emit(args, {"file": args.file, "stage": stage, "ir": text,
+                 "timings_ms": {k: 1e3 * t for k, t in res.timings.items()}}, text)
+
+
+def _memory_stats(p):
+    from .passes.manager import run_pipeline
+    res = run_pipeline(p.graph)
+    plan, fusion = res.memory_plan, res.fusion
+    out = plan.summary()
+    out["kernels"] = len(fusion.kernels)
+    out["fused_kernels"] = sum(1 for g in fusion.kernels if len(g.nodes) > 1)
+    out["optimized_nodes"] = len(res.graph.nodes)
+    return out
 
 
 def _stats(p):
@@ -109,6 +140,15 @@ def cmd_stats(args):
         lines.append("guards: " + ", ".join(s["guards"]))
     if s["mutations"]:
         lines.append("writes back: " + ", ".join(s["mutations"]))
+    try:
+        m = s["memory_plan"] = _memory_stats(_load(args.file))
+        lines.append(f"compiled: {m['optimized_nodes']} nodes after passes, {m['kernels']} kernels "
+                     f"({m['fused_kernels']} fused); memory plan: {m['buffers']} buffers, planned "
+                     f"peak {m['planned_bytes']} bytes vs unplanned {m['naive_bytes']} bytes "
+                     f"(live lower bound {m['live_peak_bytes']}), {m['inplace_updates']} in-place "
+                     f"updates")
+    except Exception as e:   # stats still print for graphs the passes cannot take
+        lines.append(f"compiled: passes failed ({e})")
     lines.append("nodes per primitive:")
     for k, n in sorted(s["primitives"].items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"  {k:<14} {n}")
@@ -216,10 +256,14 @@ def build_parser():
         return p
 
     p = add("show", cmd_show, "print the program's IR")
-    p.add_argument("--stage", default=None, help="which stage to show (saved programs: traced)")
+    p.add_argument("--stage", default=None, help="which stage to show: traced (saved), or a pass "
+                   "stage: functional, decomposed, canonical, cse, dce, fused, planned")
     p.add_argument("--no-source", action="store_true", help="omit the source-line comments")
-    p.add_argument("--code", choices=["triton"], default=None,
-                   help="print the generated code instead of the IR (triton: kernels + wrapper)")
+    p.add_argument("--code", choices=["triton", "numpy"], default=None,
+                   help="print the generated code instead of the IR (triton: kernels + wrapper; "
+                        "numpy: the generated NumPy module)")
+    p.add_argument("--why", action="store_true",
+                   help="with --stage fused: every pair of nodes not fused, with the reason")
     add("stats", cmd_stats, "node counts per primitive, parameter bytes, inputs and outputs")
     p = add("dot", cmd_dot, "the graph in Graphviz DOT")
     p.add_argument("-o", "--output", help="write the DOT text to this file")
