@@ -8,8 +8,18 @@ import numpy as np
 from .program import TritonProgram
 
 
+# issue 6's graph-level passes; their fusion and memory planning are this backend's own
+SIMPLIFY = ("functionalize", "decompose", "canonicalize", "cse", "dce")
+
+
+def simplify(graph):
+    from ...passes import run_pipeline
+    return run_pipeline(graph, passes=SIMPLIFY).graph
+
+
 class TritonModule:
     def __init__(self, graph, options=None):
+        graph = simplify(graph)
         self.program = TritonProgram(graph, options)
         self.graph = graph
         self.n_seeds = sum(1 for n in graph.nodes if "seed" in n.prim.params)
