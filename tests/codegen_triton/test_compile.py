@@ -72,3 +72,19 @@ def test_transformer_layer_training_step():
 def test_unknown_backend_names_triton():
     with pytest.raises(RuntimeError, match="triton"):
         ember.compile(lambda x: x, backend="nope")
+
+
+def test_dropout_step_draws_the_same_seeds():
+    # random sources run on the host with the seeds the compile frontend hands out per call
+    _check(lambda: nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3)),
+           _batch(4, 6))
+
+
+def test_dynamic_batch_sizes_recompile_per_signature():
+    ember.manual_seed(0)
+    model = nn.Linear(4, 2)
+    fn = ember.compile(lambda x: (model(x) * 2).relu().sum(1), backend="triton", dynamic=True)
+    for n in (3, 5, 1):
+        x = ember.tensor(np.random.RandomState(n).randn(n, 4).astype(np.float32))
+        with ember.no_grad():
+            assert_close(fn(x), (model(x) * 2).relu().sum(1))
