@@ -21,6 +21,7 @@ from ..runtime import cpu as _cpu
 from ..shapes import broadcast_shapes
 from .dispatch import STATE, bind
 from .tensor import Tensor, Size, _dim
+from ..amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 _ndarray = np.ndarray
 _new_tensor = Tensor.__new__
@@ -361,6 +362,8 @@ def fmod(input, other):
 
 
 def atan2(input, other):
+    if _AMP.on and "atan2" in _AMP.ops:
+        return _AMP.call("atan2", atan2, input, other)
     return binary(P.ATAN2, input, other)
 
 
@@ -505,10 +508,14 @@ def lerp(input, end, weight):
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
+    if _AMP.on and "addcmul" in _AMP.ops:
+        return _AMP.call("addcmul", addcmul, input, tensor1, tensor2, value=value)
     return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
+    if _AMP.on and "addcdiv" in _AMP.ops:
+        return _AMP.call("addcdiv", addcdiv, input, tensor1, tensor2, value=value)
     return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
 
 
@@ -569,6 +576,8 @@ def _reduce(prim, x, dims, keepdim):
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
+    if _AMP.on and "sum" in _AMP.ops:
+        return _AMP.call("sum", sum, input, dim, keepdim, dtype=dtype)
     if dim is None and dtype is None and not keepdim and STATE.tracer is None and not (
             STATE.grad_enabled and input._requires_grad):
         a = input._data
@@ -589,6 +598,8 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
+    if _AMP.on and "prod" in _AMP.ops:
+        return _AMP.call("prod", prod, input, dim, keepdim, dtype=dtype)
     x = input
     if dtype is not None:
         x = to_dtype(x, dt.to_dtype(dtype))
@@ -728,6 +739,8 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 
 def logsumexp(input, dim=None, keepdim=False):
+    if _AMP.on and "logsumexp" in _AMP.ops:
+        return _AMP.call("logsumexp", logsumexp, input, dim, keepdim)
     x = float_input(input)
     dims = _dims(x, dim)
     if x.numel() == 0:
@@ -759,6 +772,8 @@ def count_nonzero(input, dim=None):
 
 
 def cumsum(input, dim, *, dtype=None):
+    if _AMP.on and "cumsum" in _AMP.ops:
+        return _AMP.call("cumsum", cumsum, input, dim, dtype=dtype)
     x = input
     if dtype is not None:
         x = to_dtype(x, dt.to_dtype(dtype))
@@ -768,6 +783,8 @@ def cumsum(input, dim, *, dtype=None):
 
 
 def cumprod(input, dim, *, dtype=None):
+    if _AMP.on and "cumprod" in _AMP.ops:
+        return _AMP.call("cumprod", cumprod, input, dim, dtype=dtype)
     x = float_input(input) if dtype is None else to_dtype(input, dt.to_dtype(dtype))
     d = _dim(dim, x.ndim)
     # exp(cumsum(log|x|)) with the sign tracked separately; zeros handled by masking
@@ -799,6 +816,8 @@ def dist(input, other, p=2):
 
 # --- linear algebra ----------------------------------------------------------------------------
 def matmul(input, other):
+    if _AMP.on and "matmul" in _AMP.ops:
+        return _AMP.call("matmul", matmul, input, other)
     a, b = input, other
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError("matmul(): arguments must be Tensors")
@@ -849,12 +868,16 @@ _CPP_NAME = {"float32": "float", "float64": "double", "float16": "c10::Half",  #
 
 
 def mm(input, mat2):
+    if _AMP.on and "mm" in _AMP.ops:
+        return _AMP.call("mm", mm, input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"self must be a matrix" if input.ndim != 2 else "mat2 must be a matrix")
     return matmul(input, mat2)
 
 
 def bmm(input, mat2):
+    if _AMP.on and "bmm" in _AMP.ops:
+        return _AMP.call("bmm", bmm, input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3 else
                            "batch2 must be a 3D tensor")
@@ -869,10 +892,14 @@ def bmm(input, mat2):
 
 
 def mv(input, vec):
+    if _AMP.on and "mv" in _AMP.ops:
+        return _AMP.call("mv", mv, input, vec)
     return matmul(input, vec)
 
 
 def dot(input, other):
+    if _AMP.on and "dot" in _AMP.ops:
+        return _AMP.call("dot", dot, input, other)
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     return matmul(input, other)
@@ -889,6 +916,8 @@ ger = outer
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    if _AMP.on and "addmm" in _AMP.ops:
+        return _AMP.call("addmm", addmm, input, mat1, mat2, beta=beta, alpha=alpha)
     prod_ = mm(mat1, mat2)
     if alpha != 1:
         prod_ = prod_ * alpha
@@ -896,6 +925,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    if _AMP.on and "baddbmm" in _AMP.ops:
+        return _AMP.call("baddbmm", baddbmm, input, batch1, batch2, beta=beta, alpha=alpha)
     prod_ = bmm(batch1, batch2)
     if alpha != 1:
         prod_ = prod_ * alpha
@@ -903,6 +934,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 
 def einsum(equation, *operands):
+    if _AMP.on and "einsum" in _AMP.ops:
+        return _AMP.call("einsum", einsum, equation, *operands)
     from .einsum import einsum as _einsum
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
@@ -910,6 +943,8 @@ def einsum(equation, *operands):
 
 
 def tensordot(a, b, dims=2):
+    if _AMP.on and "tensordot" in _AMP.ops:
+        return _AMP.call("tensordot", tensordot, a, b, dims)
     if isinstance(dims, int):
         da = list(range(a.ndim - dims, a.ndim))
         db = list(range(dims))
@@ -928,6 +963,8 @@ def tensordot(a, b, dims=2):
 
 
 def trace(input):
+    if _AMP.on and "trace" in _AMP.ops:
+        return _AMP.call("trace", trace, input)
     n = builtins.min(input.shape)
     idx = arange_index(n)
     return sum(input[idx, idx])

@@ -11,6 +11,7 @@ from .. import ops as P
 from ..shapes import prod as _prod
 from .dispatch import STATE, bind
 from .tensor import Tensor, _dim
+from ..amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["view", "view_as", "reshape", "reshape_as", "permute", "transpose", "swapaxes",
            "swapdims", "t", "unsqueeze", "squeeze", "flatten", "unflatten", "expand", "expand_as",
@@ -372,6 +373,8 @@ def unbind(input, dim=0):
 
 
 def cat(tensors, dim=0, *, out=None):
+    if _AMP.on and "cat" in _AMP.ops:
+        return _AMP.call("cat", cat, tensors, dim, out=out)
     from .functional import to_dtype
     tensors = list(tensors)
     if not tensors:
@@ -406,6 +409,8 @@ concat = concatenate = cat
 
 
 def stack(tensors, dim=0, *, out=None):
+    if _AMP.on and "stack" in _AMP.ops:
+        return _AMP.call("stack", stack, tensors, dim, out=out)
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")

@@ -39,12 +39,18 @@ CPU = device("cpu")
 
 
 def cuda_unavailable():
-    raise RuntimeError("ember: CUDA is not available: no NVIDIA GPU or driver was found on this "
-                       "machine (ember.cuda.is_available() is False). Use device='cpu'.")
+    """Raise the reason CUDA cannot be used: no runtime (CudaUnavailableError, naming the missing
+    package/driver/GPU), or a runtime whose tensors the frontend cannot hold yet."""
+    from . import cuda as _cuda   # lazy: cuda-bindings is only looked for when CUDA is asked for
+    _cuda.runtime()
+    raise NotImplementedError(
+        "ember: a CUDA device is available, but CUDA tensors are not wired into the eager "
+        "frontend yet (the runtime, allocator and ember.cuda work; see docs/cuda.md). "
+        "Use device='cpu'.")
 
 
 def check_device(d):
-    """Normalise a device argument; CUDA raises until the CUDA runtime is present."""
+    """Normalise a device argument; CUDA raises (with the reason) until CUDA tensors exist."""
     if d is None:
         return CPU
     d = device(d) if not isinstance(d, device) else d

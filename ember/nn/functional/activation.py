@@ -9,6 +9,7 @@ from ... import dtypes as dt
 from ...frontend import functional as F
 from ...frontend.inplace import write
 from ...frontend.tensor import Tensor
+from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_",
            "celu", "celu_", "gelu", "silu", "mish", "hardtanh", "hardtanh_", "hardsigmoid",
@@ -138,6 +139,8 @@ def tanh(input):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
+    if _AMP.on and "softplus" in _AMP.ops:
+        return _AMP.call("softplus", softplus, input, beta, threshold)
     _check(input, "softplus")
     z = input * beta if beta != 1 else input
     # log1p(exp(-|z|)) + max(z, 0) is exact and never overflows
@@ -170,6 +173,8 @@ def hardshrink(input, lambd=0.5):
 
 
 def prelu(input, weight):
+    if _AMP.on and "prelu" in _AMP.ops:
+        return _AMP.call("prelu", prelu, input, weight)
     if weight.numel() != 1:
         if input.ndim == 0:
             raise RuntimeError("Not allow zero-dim input tensor.")
@@ -239,12 +244,16 @@ def _shifted(x, dim):
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if _AMP.on and "softmax" in _AMP.ops:
+        return _AMP.call("softmax", softmax, input, dim, _stacklevel, dtype)
     x, dim = _prepare(input, dim, dtype, "softmax")
     e = F.exp(_shifted(x, dim))
     return e / F.sum(e, dim, keepdim=True) if x.ndim else e / e
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if _AMP.on and "log_softmax" in _AMP.ops:
+        return _AMP.call("log_softmax", log_softmax, input, dim, _stacklevel, dtype)
     x, dim = _prepare(input, dim, dtype, "log_softmax")
     z = _shifted(x, dim)
     if x.ndim == 0:

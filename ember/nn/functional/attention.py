@@ -18,6 +18,7 @@ from ...frontend.tensor import Tensor
 from .activation import softmax
 from .dropout import dropout
 from .linear import linear
+from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -42,6 +43,8 @@ def _safe_softmax(scores):
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
+    if _AMP.on and "scaled_dot_product_attention" in _AMP.ops:
+        return _AMP.call("scaled_dot_product_attention", scaled_dot_product_attention, query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
             raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, "

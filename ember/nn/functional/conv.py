@@ -12,6 +12,7 @@ from ... import ops as P
 from ...frontend.dispatch import bind
 from ...frontend.tensor import Tensor
 from ...frontend import functional as _F
+from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold"]
@@ -118,14 +119,20 @@ def _conv(nd, name, input, weight, bias, stride, padding, dilation, groups):
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if _AMP.on and "conv1d" in _AMP.ops:
+        return _AMP.call("conv1d", conv1d, input, weight, bias, stride, padding, dilation, groups)
     return _conv(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if _AMP.on and "conv2d" in _AMP.ops:
+        return _AMP.call("conv2d", conv2d, input, weight, bias, stride, padding, dilation, groups)
     return _conv(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if _AMP.on and "conv3d" in _AMP.ops:
+        return _AMP.call("conv3d", conv3d, input, weight, bias, stride, padding, dilation, groups)
     return _conv(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -160,18 +167,24 @@ def _conv_transpose(nd, name, input, weight, bias, stride, padding, output_paddi
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
+    if _AMP.on and "conv_transpose1d" in _AMP.ops:
+        return _AMP.call("conv_transpose1d", conv_transpose1d, input, weight, bias, stride, padding, output_padding, groups, dilation)
     return _conv_transpose(1, "conv_transpose1d", input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
+    if _AMP.on and "conv_transpose2d" in _AMP.ops:
+        return _AMP.call("conv_transpose2d", conv_transpose2d, input, weight, bias, stride, padding, output_padding, groups, dilation)
     return _conv_transpose(2, "conv_transpose2d", input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
 
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
+    if _AMP.on and "conv_transpose3d" in _AMP.ops:
+        return _AMP.call("conv_transpose3d", conv_transpose3d, input, weight, bias, stride, padding, output_padding, groups, dilation)
     return _conv_transpose(3, "conv_transpose3d", input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...frontend import functional as F
+from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["normalize", "cosine_similarity", "pairwise_distance", "pdist", "cdist"]
 
@@ -12,6 +13,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    if _AMP.on and "cosine_similarity" in _AMP.ops:
+        return _AMP.call("cosine_similarity", cosine_similarity, x1, x2, dim, eps)
     shape = F.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
     x1 = F.expand_to(x1, shape)
     x2 = F.expand_to(x2, shape)
@@ -29,6 +32,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 
 def pdist(input, p=2):
+    if _AMP.on and "pdist" in _AMP.ops:
+        return _AMP.call("pdist", pdist, input, p)
     if input.ndim != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
     n = input.shape[0]
@@ -47,5 +52,7 @@ def pdist(input, p=2):
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    if _AMP.on and "cdist" in _AMP.ops:
+        return _AMP.call("cdist", cdist, x1, x2, p, compute_mode)
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return F.norm(diff, p, -1)

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from ...frontend import functional as F
+from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["linear", "bilinear"]
 
 
 def linear(input, weight, bias=None):
+    if _AMP.on and "linear" in _AMP.ops:
+        return _AMP.call("linear", linear, input, weight, bias)
     if input.ndim == 0 or weight.ndim == 0:
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
                            f"{input.ndim}D and {weight.ndim}D")
@@ -24,6 +27,8 @@ def linear(input, weight, bias=None):
 
 
 def bilinear(input1, input2, weight, bias=None):
+    if _AMP.on and "bilinear" in _AMP.ops:
+        return _AMP.call("bilinear", bilinear, input1, input2, weight, bias)
     if input1.ndim != input2.ndim:
         raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and "
                            f"{input2.ndim}")

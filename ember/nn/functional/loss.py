@@ -15,6 +15,7 @@ from ...frontend.dispatch import STATE
 from ...frontend.tensor import Tensor
 from .activation import log_softmax, logsigmoid
 from .distance import pairwise_distance
+from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
@@ -81,6 +82,8 @@ def _promoted(input, target):
 
 # --- regression losses -------------------------------------------------------------------------
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    if _AMP.on and "l1_loss" in _AMP.ops:
+        return _AMP.call("l1_loss", l1_loss, input, target, size_average, reduce, reduction, weight)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _size_warning(input, target, "l1_loss")
@@ -92,6 +95,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    if _AMP.on and "mse_loss" in _AMP.ops:
+        return _AMP.call("mse_loss", mse_loss, input, target, size_average, reduce, reduction, weight)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _size_warning(input, target, "mse_loss")
@@ -104,6 +109,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    if _AMP.on and "smooth_l1_loss" in _AMP.ops:
+        return _AMP.call("smooth_l1_loss", smooth_l1_loss, input, target, size_average, reduce, reduction, beta)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _size_warning(input, target, "smooth_l1_loss")
@@ -119,6 +126,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    if _AMP.on and "huber_loss" in _AMP.ops:
+        return _AMP.call("huber_loss", huber_loss, input, target, reduction, delta, weight)
     _check_reduction(reduction)
     _size_warning(input, target, "huber_loss")
     if delta <= 0:
@@ -144,6 +153,8 @@ def _check_target_bounds(target, n_classes, ignore_index):
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
+    if _AMP.on and "nll_loss" in _AMP.ops:
+        return _AMP.call("nll_loss", nll_loss, input, target, weight, size_average, ignore_index, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if input.ndim < 1:
@@ -190,6 +201,8 @@ def _class_weight_view(weight, input, class_dim):
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
+    if _AMP.on and "cross_entropy" in _AMP.ops:
+        return _AMP.call("cross_entropy", cross_entropy, input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -246,6 +259,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
+    if _AMP.on and "binary_cross_entropy" in _AMP.ops:
+        return _AMP.call("binary_cross_entropy", binary_cross_entropy, input, target, weight, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
@@ -267,6 +282,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
+    if _AMP.on and "binary_cross_entropy_with_logits" in _AMP.ops:
+        return _AMP.call("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits, input, target, weight, size_average, reduce, reduction, pos_weight)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
@@ -284,6 +301,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if _AMP.on and "kl_div" in _AMP.ops:
+        return _AMP.call("kl_div", kl_div, input, target, size_average, reduce, reduction, log_target)
     if size_average is not None or reduce is not None:
         reduction = legacy_get_string(size_average, reduce)
     elif reduction == "mean":
@@ -308,6 +327,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-08,
                      reduce=None, reduction="mean"):
+    if _AMP.on and "poisson_nll_loss" in _AMP.ops:
+        return _AMP.call("poisson_nll_loss", poisson_nll_loss, input, target, log_input, full, size_average, eps, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if log_input:
@@ -322,6 +343,8 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-06, reduction="mean"):
+    if _AMP.on and "gaussian_nll_loss" in _AMP.ops:
+        return _AMP.call("gaussian_nll_loss", gaussian_nll_loss, input, target, var, full, eps, reduction)
     if isinstance(var, (int, float)):
         var = F.full_like(input, var) if hasattr(F, "full_like") else input * 0 + var
     if tuple(var.shape) != tuple(input.shape):
@@ -343,6 +366,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-06, reduction="mean
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                         reduction="mean"):
+    if _AMP.on and "margin_ranking_loss" in _AMP.ops:
+        return _AMP.call("margin_ranking_loss", margin_ranking_loss, input1, input2, target, margin, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
@@ -354,6 +379,8 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
+    if _AMP.on and "hinge_embedding_loss" in _AMP.ops:
+        return _AMP.call("hinge_embedding_loss", hinge_embedding_loss, input, target, margin, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     margin_clamp = F.clamp(margin - input, min=0.0)
@@ -363,6 +390,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    if _AMP.on and "soft_margin_loss" in _AMP.ops:
+        return _AMP.call("soft_margin_loss", soft_margin_loss, input, target, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     return _reduce(F.log1p(F.exp(-target * input)), reduction)
@@ -370,6 +399,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
                                 reduction="mean"):
+    if _AMP.on and "multilabel_soft_margin_loss" in _AMP.ops:
+        return _AMP.call("multilabel_soft_margin_loss", multilabel_soft_margin_loss, input, target, weight, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
@@ -381,6 +412,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                           reduction="mean"):
+    if _AMP.on and "cosine_embedding_loss" in _AMP.ops:
+        return _AMP.call("cosine_embedding_loss", cosine_embedding_loss, input1, input2, target, margin, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     eps = 1e-12
@@ -397,6 +430,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
+    if _AMP.on and "triplet_margin_loss" in _AMP.ops:
+        return _AMP.call("triplet_margin_loss", triplet_margin_loss, anchor, positive, negative, margin, p, eps, swap, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if margin <= 0:
@@ -425,6 +460,8 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                       reduction="mean"):
+    if _AMP.on and "multi_margin_loss" in _AMP.ops:
+        return _AMP.call("multi_margin_loss", multi_margin_loss, input, target, p, margin, weight, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if p not in (1, 2):
@@ -447,6 +484,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    if _AMP.on and "multilabel_margin_loss" in _AMP.ops:
+        return _AMP.call("multilabel_margin_loss", multilabel_margin_loss, input, target, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     x = input if input.ndim == 2 else input.reshape(1, -1)

@@ -9,6 +9,7 @@ from ... import dtypes as dt
 from ...frontend import functional as F
 from ...frontend.autograd import no_grad
 from ...frontend.inplace import write
+from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm",
            "local_response_norm"]
@@ -113,6 +114,8 @@ def _norm_dims(input, normalized_shape, name="normalized_shape"):
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+    if _AMP.on and "layer_norm" in _AMP.ops:
+        return _AMP.call("layer_norm", layer_norm, input, normalized_shape, weight, bias, eps)
     normalized_shape, dims = _norm_dims(input, normalized_shape)
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != normalized_shape:
@@ -129,6 +132,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
+    if _AMP.on and "group_norm" in _AMP.ops:
+        return _AMP.call("group_norm", group_norm, input, num_groups, weight, bias, eps)
     if input.ndim < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
                            f"{input.ndim}")

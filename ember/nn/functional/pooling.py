@@ -19,6 +19,7 @@ from ...frontend.tensor import Tensor
 from ...frontend import functional as _F
 from ...ops.conv import conv_out_size
 from .conv import _tuple, _index_tensor
+from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
@@ -101,6 +102,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
+    if _AMP.on and "max_pool3d" in _AMP.ops:
+        return _AMP.call("max_pool3d", max_pool3d, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
     return _max_pool(3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
 
@@ -178,6 +181,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
+    if _AMP.on and "avg_pool3d" in _AMP.ops:
+        return _AMP.call("avg_pool3d", avg_pool3d, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     return _avg_pool(3, "avg_pool3d", input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
 
@@ -253,6 +258,8 @@ def adaptive_avg_pool2d(input, output_size):
 
 
 def adaptive_avg_pool3d(input, output_size):
+    if _AMP.on and "adaptive_avg_pool3d" in _AMP.ops:
+        return _AMP.call("adaptive_avg_pool3d", adaptive_avg_pool3d, input, output_size)
     return _adaptive_avg(3, "adaptive_avg_pool3d", input, output_size)
 
 

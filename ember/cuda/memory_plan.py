@@ -1,0 +1,101 @@
+"""Predict a compiled step's memory before running it: ``predict(compiled_fn, *inputs)``.
+
+The compile pipeline's memory-planning pass (ember.passes.memory_plan) assigns every intermediate
+value to a reusable buffer; on a GPU those buffers become one arena allocation per program.  What a
+step needs on top of what is already resident (its inputs: activations, parameters, grads,
+optimizer state) is therefore
+
+    step_bytes = arena (the planned buffers) + the outputs it returns (allocated per call)
+
+and the device peak while it runs is ``input_bytes + step_bytes``.  Values written in place into
+a mutated input (a parameter update) need nothing new.
+
+``predict`` compiles the function for these inputs if no compiled variant fits yet (the variant
+is kept, so the next call runs it without compiling again) and runs nothing.  It is meant to be
+exposed as ``ember.compile(fn).memory_plan(*inputs)``; until the compile module has that method,
+call ``ember.cuda.memory_plan.predict(compiled, *inputs)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class MemoryPrediction:
+    peak_bytes: int              # input_bytes + step_bytes: the device peak while the step runs
+    step_bytes: int              # new memory the step allocates: arena_bytes + output_bytes
+    arena_bytes: int             # the planned intermediate buffers (one arena on a GPU)
+    output_bytes: int            # returned values, allocated per call
+    input_bytes: int             # graph inputs: already resident
+    naive_bytes: int             # every intermediate in its own allocation, none freed
+    live_peak_bytes: int         # the most intermediate bytes live at once (eager lower bound)
+    buffers: list = field(default_factory=list)   # (shape, dtype name, bytes) per planned buffer
+
+    def __int__(self):
+        return self.peak_bytes
+
+    def summary(self):
+        from ..runtime.allocator import format_size
+        return (f"predicted peak {format_size(self.peak_bytes)} = inputs "
+                f"{format_size(self.input_bytes)} + arena {format_size(self.arena_bytes)} "
+                f"({len(self.buffers)} buffers; naive {format_size(self.naive_bytes)}) + outputs "
+                f"{format_size(self.output_bytes)}")
+
+
+def _variant_for(cf, args, kwargs):
+    """The compiled variant that a call with these arguments would run (compiling it if none
+    fits yet), mirroring CompiledFunction.__call__ without running the program."""
+    from ..frontend import compile as C
+    from ..frontend.dispatch import STATE
+    cf = getattr(cf, "_compiled", cf)          # an OptimizedModule wraps its CompiledFunction
+    flat, _, sigs = C._flatten_args(args, kwargs)
+    if cf._objs is None:
+        cf._objs = C._reached_objects(cf.fn)
+    state_vals, cf._labels = C._state_guard(cf._objs)
+    grad = STATE.grad_enabled
+    for v in cf.variants:
+        env = {}
+        if v.grad_enabled == grad and len(v.arg_sigs) == len(sigs) and \
+                v.state_vals == state_vals and \
+                all(C._sig_matches(w, g, env) for w, g in zip(v.arg_sigs, sigs)) and \
+                cf._lifted_ok(v) and cf._symbols_ok(v, env):
+            return v, env
+    v = C.Variant()
+    v.grad_enabled = grad
+    v.state_vals = state_vals
+    cf._trace(v, flat, sigs, cf._dynamic_dims(sigs), args, kwargs)
+    cf.variants.append(v)
+    cf.stats["compiles"] += 1
+    return v, {}
+
+
+def predict(compiled, *args, **kwargs):
+    """The MemoryPrediction of one call of ``compiled`` (an ember.compile result) on these
+    inputs.  Raises RuntimeError when the call would run eagerly (a graph break)."""
+    from ..passes.memory_plan import _nbytes
+    v, env = _variant_for(compiled, args, kwargs)
+    if v.eager is not None or v.graph is None:
+        raise RuntimeError(f"ember: no memory plan: this call runs eagerly ({v.eager})")
+    graph = v.graph
+    plan = getattr(graph, "memory_plan", None)
+    if plan is None:   # the code came from the disk cache: plan the traced graph again
+        from ..passes import run_pipeline
+        graph = run_pipeline(graph).graph
+        plan = graph.memory_plan
+    hints = dict(graph.hints or {})
+    hints.update({str(k): val for k, val in env.items()})
+    arena = sum(b.nbytes(hints) for b in plan.buffers)
+    roots = plan.root
+    seen, out_bytes = set(), 0
+    for o in graph.outputs:
+        r = roots.get(o, o)
+        if r in seen or r in graph.inputs or r.node is None or r in plan.inplace:
+            continue
+        seen.add(r)
+        out_bytes += _nbytes(r.meta.shape, r.meta.dtype, hints)
+    in_bytes = sum(_nbytes(x.meta.shape, x.meta.dtype, hints) for x in graph.inputs)
+    return MemoryPrediction(
+        peak_bytes=in_bytes + arena + out_bytes, step_bytes=arena + out_bytes, arena_bytes=arena,
+        output_bytes=out_bytes, input_bytes=in_bytes, naive_bytes=plan.naive_bytes,
+        live_peak_bytes=plan.live_peak_bytes,
+        buffers=[(tuple(b.shape), b.dtype.name, b.nbytes(hints)) for b in plan.buffers])
