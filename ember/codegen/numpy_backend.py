@@ -65,6 +65,7 @@ class _Emitter:
         self.scalar = {}         # value -> python number (scalar constant seen through views)
         self.n_seeds = 0
         self.used_ops = set()
+        self.bcast_src = {}      # expand output -> a value NumPy broadcasts to it unchanged
 
     # --- expressions ----------------------------------------------------------------------------
     def lit(self, p):
@@ -107,6 +108,12 @@ class _Emitter:
     def operand(self, v, allow_scalar):
         if allow_scalar and v in self.scalar:
             return self.lit(self.scalar[v])
+        if allow_scalar:
+            # an expand feeding a ufunc whose result shape is fixed elsewhere: NumPy broadcasts the
+            # unexpanded source itself (saves np.broadcast_to calls)
+            src = self.bcast_src.get(v)
+            if src is not None:
+                return self.names[src]
         return self.names[v]
 
     # --- nodes ----------------------------------------------------------------------------------
@@ -141,6 +148,14 @@ class _Emitter:
             self.head.append(f"{name} = {self._view_expr(n, src)}")
             self.const_static[v] = name
             return
+        if prim == "expand":
+            src = ins[0]
+            sn = src.node
+            if sn is not None and sn.prim.name == "reshape" and len(sn.inputs[0].meta.shape) == 0:
+                src = sn.inputs[0]          # a 0-d value reshaped to [1,1]: broadcasts as is
+            if len(src.meta.shape) <= len(v.meta.shape) and src not in self.const_static or \
+                    src in self.names:
+                self.bcast_src[v] = src
         if prim in ("reshape", "expand", "permute", "slice"):
             L(f"{name} = {self._view_expr(n, self.names[ins[0]])}")
             return
@@ -157,11 +172,9 @@ class _Emitter:
                 return
             if fn is not None:
                 # a scalar operand may be a literal when the shape comes from elsewhere
-                full_shape = [x for x in ins if x not in self.scalar]
+                full_shape = [x for x in ins if x not in self.scalar and x not in self.bcast_src]
                 allow = floaty and (out != "" or bool(full_shape))
                 args = ", ".join(self.operand(x, allow) for x in ins)
-                if out == "" and not floaty and False:
-                    pass
                 L(f"{name} = {fn}({args}{out})")
                 return
         if prim in _REDUCE and dtype.np not in _LOW and all(x.meta.dtype is dtype for x in ins) \
@@ -221,6 +234,7 @@ def generate(graph, plan=None, name=None):
                 symbols.append((dim.name, k, d))
     for i, n in enumerate(g.nodes):
         em.emit(n, i)
+    em.lines = _drop_unused_views(em.lines, g, em)
     body = []
     if arg_names:
         body.append(f"{', '.join(arg_names)}{',' if len(arg_names) == 1 else ''} = args")
@@ -261,6 +275,33 @@ def generate(graph, plan=None, name=None):
     src.append("def call(args, seeds, B):")
     src += ["    " + line for line in body]
     return "\n".join(src) + "\n"
+
+
+def _drop_unused_views(lines, g, em):
+    """View lines (`tN = x.reshape(...)`, `np.broadcast_to`) whose name nothing reads any more."""
+    import re
+    word = re.compile(r"\bt\d+\b")
+    keep_names = {em.names[v] for v in g.outputs} | {em.names[v] for v in g.mutations.values()}
+    changed = True
+    while changed:
+        changed = False
+        used = {}
+        for ln in lines:
+            lhs, _, rhs = ln.partition(" = ")
+            for w in word.findall(rhs):
+                used[w] = used.get(w, 0) + 1
+        out = []
+        for ln in lines:
+            lhs, _, rhs = ln.partition(" = ")
+            is_view = rhs.startswith("np.broadcast_to(") or ".reshape(" in rhs and \
+                rhs.count("(") == 2 and not rhs.startswith(("np.", "_asarray")) or \
+                rhs.endswith("]") and not rhs.startswith(("np.", "_asarray"))
+            if is_view and lhs not in used and lhs not in keep_names and word.fullmatch(lhs):
+                changed = True
+                continue
+            out.append(ln)
+        lines = out
+    return lines
 
 
 class CompiledModule:
