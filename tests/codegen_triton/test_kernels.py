@@ -193,3 +193,14 @@ def test_cumsum_scan_kernel(shape, dim, pmax):
         check(outs, ref, rtol=1e-5, atol=1e-5)
         if 0 not in shape:
             assert "tl.cumsum" in tp.source(arrays) and "host[" not in tp.source(arrays)
+
+
+@pytest.mark.parametrize("pmax", [1024, 4])
+def test_argmax_argmin_nan_and_ties_like_numpy(pmax):
+    a = np.array([[1, 3, 3, 0, 2, 3, 1, 0, 3, 1],
+                  [1, np.nan, 5, np.nan, 5, 1, 1, 1, 1, 1],
+                  [np.inf, 2, 2, 2, 2, 2, 2, 2, 2, np.nan],
+                  [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1]], np.float32)
+    outs, ref, _, _ = run_both(lambda x: (x.argmax(1), x.argmin(1), x.amax(1)),
+                               [ember.tensor(a)], options={"persistent_max": pmax})
+    check(outs, ref)

@@ -436,7 +436,14 @@ class KernelEmitter:
         if name in ("argmax", "argmin"):
             init = _min_of(cd) if name == "argmax" else _max_of(cd)
             fn = "tl.argmax" if name == "argmax" else "tl.argmin"
-            return f"{fn}(tl.where(mask, {v}, {init}), 1, keep_dims=True)"
+            best = f"{fn}(tl.where(mask, {v}, {init}), 1, keep_dims=True)"
+            if not cd.is_floating_point:
+                return best
+            # NumPy and PyTorch: a row holding NaN answers the index of its first NaN
+            isn = self.fresh("isnan")
+            scope.emit(f"{isn} = (({v} != {v}) & mask).to(tl.int32)")
+            return (f"tl.where(tl.max({isn}, 1, keep_dims=True) > 0, "
+                    f"tl.argmax({isn}, 1, keep_dims=True), {best})")
         raise Unsupported(name)
 
     def persistent_reduction(self, n, scope):
@@ -464,8 +471,16 @@ class KernelEmitter:
             loop.emit(f"{acc}_take = {acc}_c {cmp} {acc}")
             loop.emit(f"{acc} = tl.where({acc}_take, {acc}_c, {acc})")
             loop.emit(f"{acc}_i = tl.where({acc}_take, {acc}_ci, {acc}_i)")
+            result = f"{acc}_i"
+            if cd.is_floating_point:  # the first NaN wins, as in NumPy and PyTorch
+                outer.emit(f"{acc}_n = tl.full([XBLOCK, 1], -1, tl.int64)")
+                loop.emit(f"{acc}_isn = (({v} != {v}) & mask).to(tl.int32)")
+                loop.emit(f"{acc}_cn = tl.argmax({acc}_isn, 1, keep_dims=True).to(tl.int64) + roff")
+                loop.emit(f"{acc}_n = tl.where(({acc}_n < 0) & (tl.max({acc}_isn, 1, "
+                          f"keep_dims=True) > 0), {acc}_cn, {acc}_n)")
+                result = f"tl.where({acc}_n >= 0, {acc}_n, {acc}_i)"
             self.close_loop(outer, loop)
-            return self.assign(f"{acc}_i", n.out.dtype, outer)
+            return self.assign(result, n.out.dtype, outer)
         init = {"sum": "0", "prod": "1"}.get(name) or (
             _min_of(cd) if name == "amax" else _max_of(cd))
         outer.emit(f"{acc} = tl.full([XBLOCK, RBLOCK], {init}, {cd.triton})")
