@@ -72,6 +72,21 @@ def training_steps():
 
 
 def main(argv):
+    if "-h" in argv or "--help" in argv:
+        print(__doc__ + "\nThen the CUDA runtime checks:\n" + _cuda_checks().__doc__)
+        return 0
+    cuda_rc = _cuda_checks().run(argv) if "--here" not in argv else 0   # runtime, allocator, amp
+    rc = _triton_main(argv)
+    return rc if cuda_rc == 2 or rc else cuda_rc
+
+
+def _cuda_checks():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gpu_check_cuda
+    return gpu_check_cuda
+
+
+def _triton_main(argv):
     here = "--here" in argv
     name = gpu_name() if not here else "dry run (no GPU check)"
     if name is None:
