@@ -204,3 +204,15 @@ def test_argmax_argmin_nan_and_ties_like_numpy(pmax):
     outs, ref, _, _ = run_both(lambda x: (x.argmax(1), x.argmin(1), x.amax(1)),
                                [ember.tensor(a)], options={"persistent_max": pmax})
     check(outs, ref)
+
+
+def test_independent_pointwise_groups_share_one_launch():
+    # an optimizer's per-parameter updates: different shapes, no data between them
+    a, b, c = t(5, 6), t(7, seed=1), t(3, 2, seed=2)
+    fn = lambda a, b, c: (a * 0.9 + 1, b * 0.9 + 1, (c - 2).exp())  # noqa: E731
+    outs, ref, tp, arrays = run_both(fn, [a, b, c])
+    check(outs, ref)
+    assert kernel_count(tp, arrays) == 1 and "_pointwise_x3_" in tp.source(arrays)
+    outs, ref, tp, arrays = run_both(fn, [a, b, c], options={"horizontal": False})
+    check(outs, ref)
+    assert kernel_count(tp, arrays) == 3

@@ -123,8 +123,11 @@ class ModuleWriter:
         return self.ptr_name(base)
 
     def finish(self, g, em, kname, body_lines, constexprs, decorator, launch):
+        self._finish(self.header(g, kname), em, kname, body_lines, constexprs, decorator, launch)
+
+    def _finish(self, header, em, kname, body_lines, constexprs, decorator, launch):
         wide = em.max_offset >= 2 ** 31 - 1
-        src = self.header(g, kname)
+        src = list(header)
         src += decorator
         src.append("@triton.jit")
         src.append(f"def {kname}({self.signature(em, [c + ': tl.constexpr' for c in constexprs])}):")
@@ -156,6 +159,76 @@ class ModuleWriter:
         launch = (f"rt.launch({{k}}, ({-(-n // cfg['XBLOCK'])},), {{args}}, "
                   f"XBLOCK={cfg['XBLOCK']}, num_warps={cfg['num_warps']})")
         self.finish(g, em, kname, head + body.lines, ["XBLOCK"], [], launch)
+
+    # --- horizontal fusion ---------------------------------------------------------------------
+    def _live_pointwise(self, g):
+        return g.kind == "pointwise" and g.outputs and numel(g.shape) > 0
+
+    def horizontal_batch(self, i):
+        """Consecutive pointwise groups that read nothing the others write (an optimizer's
+        per-parameter updates, independent elementwise chains) share one launch."""
+        groups = self.sched.groups
+        if not self._live_pointwise(groups[i]) or not self.options.get("horizontal", True):
+            return [groups[i]], i + 1
+        batch, written = [groups[i]], set(groups[i].outputs)
+        j = i + 1
+        while j < len(groups) and len(batch) < 16:
+            h = groups[j]
+            if not h.outputs:          # dead: emits nothing
+                j += 1
+                continue
+            if not self._live_pointwise(h) or any(
+                    self.sched.layouts.get(v, (None,))[0] in written
+                    for n in h.nodes for v in n.inputs if self.sched.owner.get(v) is not h):
+                break
+            batch.append(h)
+            written.update(h.outputs)
+            j += 1
+        return batch, j
+
+    def write_pointwise_batch(self, batch):
+        class Merged:
+            params, base_of_param, max_offset = [], {}, 0
+        merged = Merged()
+        segments = []
+        for k, g in enumerate(batch):
+            em = KernelEmitter(g, self.sched, self.shapes, self.names, self.var_of_ptr)
+            em.prefix = f"s{k}_"
+            em.ctx = PointwiseCtx(g.shape)
+            body = Scope(2)
+            for v in g.outputs:
+                self.var_of(v)
+                em.store(v, "full", body, em.ptr(v))
+            segments.append((em.ctx.numel, body.lines))
+            for p in em.params:
+                if p not in merged.params:
+                    merged.params.append(p)
+                    merged.base_of_param[p] = em.base_of_param[p]
+            merged.max_offset = max(merged.max_offset, em.max_offset)
+        xblock = max(heuristics.pointwise(n)["XBLOCK"] for n, _ in segments)
+        lines = ["    pid = tl.program_id(0)"]
+        start = 0
+        for k, (n, body) in enumerate(segments):
+            blocks = -(-n // xblock)
+            lines += [f"    {'if' if k == 0 else 'elif'} pid < {start + blocks}:",
+                      f"        x = (pid - {start}) * XBLOCK + tl.arange(0, XBLOCK)",
+                      f"        xmask = x < {n}",
+                      "        xzero = tl.zeros([XBLOCK], tl.int32)"]
+            lines += body
+            start += blocks
+        prims = []
+        for g in batch:
+            for node in g.nodes:
+                if node.prim.name not in prims:
+                    prims.append(node.prim.name)
+        kname = f"k{batch[0].id}_pointwise_x{len(batch)}_" + "_".join(prims)[:40]
+        head = []
+        for g in batch:
+            head += self.header(g, kname)[1:]
+        head.insert(0, f"# {kname}: {len(batch)} independent pointwise groups, one launch")
+        launch = (f"rt.launch({{k}}, ({start},), {{args}}, XBLOCK={xblock}, "
+                  f"num_warps={heuristics.warps_for(xblock)})")
+        self._finish(head, merged, kname, lines, ["XBLOCK"], [], launch)
 
     def classify(self, g, em):
         em.klass = dict(g.klass)
@@ -393,8 +466,16 @@ class ModuleWriter:
 
     # --- module -----------------------------------------------------------------------------
     def write(self):
-        for g in self.sched.groups:
-            self.write_group(g)
+        groups = self.sched.groups
+        i = 0
+        while i < len(groups):
+            batch, j = self.horizontal_batch(i)
+            if len(batch) > 1:
+                self.write_pointwise_batch(batch)
+                i = j
+                continue
+            self.write_group(groups[i])
+            i += 1
         graph = self.graph
         itemsize = lambda v: v.dtype.itemsize  # noqa: E731
         buffer_of, buffers, stats = plan_buffers(self.sched, graph, self.shapes, itemsize)

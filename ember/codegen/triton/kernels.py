@@ -178,9 +178,11 @@ class KernelEmitter:
         self.max_offset = 0
 
     # names and pointers
+    prefix = ""   # segment prefix in horizontally fused kernels (names must not collide)
+
     def fresh(self, stem="tmp"):
         self.counter += 1
-        return f"{stem}{self.counter}"
+        return f"{self.prefix}{stem}{self.counter}"
 
     def ptr(self, base):
         name = self.ptr_of(base)
@@ -233,7 +235,8 @@ class KernelEmitter:
         """The offset as Triton source, widened to the block shape of ``mask`` when it does not
         depend on every index of that block (a scalar or row-only pointer)."""
         names = {s.name for s in sympy.sympify(off).free_symbols}
-        if any(n.startswith(("tmp", "idx")) for n in names):
+        if any(n.lstrip("s0123456789_").startswith(("tmp", "idx")) or
+               n.startswith(("tmp", "idx")) for n in names):
             return texpr(off)
         need = {"xmask": {"x"}, "mask": {"r", "c"}, "rmask": {"r"}, "omask": {"m", "n"}}
         base_mask = mask.split(" ")[0]
