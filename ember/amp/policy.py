@@ -73,9 +73,9 @@ _BANNED_MSG = (
 
 
 def tensor_device_type(t):
-    """'cuda' for a tensor whose data is a device array, else 'cpu'."""
-    return "cpu" if t._data.__class__.__module__ == "numpy" else getattr(t._data, "device_type",
-                                                                        "cuda")
+    """'cuda' for a tensor whose data is a CUDA DeviceArray, else 'cpu' (NumPy arrays, and the
+    placeholders traced tensors hold)."""
+    return getattr(t._data, "device_type", "cpu")
 
 
 class _State:
@@ -95,6 +95,12 @@ class _State:
         self.on = self.enabled["cpu"] or self.enabled["cuda"]
         self.ops = frozenset(op for dev, table in POLICY.items() if self.enabled[dev]
                              for op in table)
+
+    def key(self):
+        """The autocast state a traced program depends on (a compile guard)."""
+        if not self.on:
+            return None
+        return tuple((dev, self.dtype[dev].name) for dev in ("cpu", "cuda") if self.enabled[dev])
 
     def call(self, op, fn, *args, **kwargs):
         tensors = _tensors(args) + _tensors(kwargs.values())

@@ -213,6 +213,9 @@ def _state_guard(objs):
                         labels.append(f"{type(o).__name__}.param_groups[{gi}][{k!r}]")
             vals.append(sum(len(st) for st in o.state.values()))
             labels.append(f"{type(o).__name__}: number of optimizer state entries")
+    from ..amp.policy import AMP   # casts are traced in: a program holds for one autocast state
+    vals.append(AMP.key())
+    labels.append("autocast state (device types enabled, dtypes)")
     return tuple(vals), labels
 
 

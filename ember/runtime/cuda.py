@@ -557,6 +557,7 @@ class DeviceArray:
     """A strided array in device memory: ``buffer`` + byte ``offset`` + ``shape`` + byte
     ``strides`` + NumPy ``dtype``, the same metadata an ndarray has."""
     __slots__ = ("buffer", "offset", "shape", "strides", "dtype", "__weakref__")
+    device_type = "cuda"      # read by autocast to pick the CUDA op policy
 
     def __init__(self, buffer, shape, dtype, strides=None, offset=0):
         self.buffer = buffer

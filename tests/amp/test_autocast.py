@@ -216,3 +216,20 @@ def test_policy_tables_are_consistent():
                                        policy.BANNED}
     assert policy.POLICY["cpu"]["linear"] == policy.LOWER
     assert policy.POLICY["cuda"]["softmax"] == policy.FP32
+
+
+def test_compiled_function_traces_casts_and_guards_on_autocast_state():
+    """Fix in ember/frontend/compile.py: the autocast state is part of the compile guard."""
+    def f(x, y):
+        return x @ y
+    cf = ember.compile(f)
+    x, y, *_ = _inputs(ember)
+    assert cf(x, y).dtype is ember.float32
+    with ember.autocast("cpu"):
+        out = cf(x, y)
+        assert out.dtype is ember.bfloat16
+        assert_close(out, f(x, y))
+        assert cf(x, y).dtype is ember.bfloat16
+    assert cf(x, y).dtype is ember.float32
+    assert cf.stats["compiles"] == 2 and cf.stats["cache_hits"] == 2
+    assert "autocast state" in cf.stats["recompiles"][0]["reason"]
