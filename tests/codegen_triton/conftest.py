@@ -5,6 +5,6 @@ same session."""
 import os
 import tempfile
 
-os.environ.setdefault("TRITON_INTERPRET", "1")
+os.environ["TRITON_INTERPRET"] = "1"  # these tests hand kernels host memory
 os.environ.setdefault("EMBER_TRITON_CACHE", os.path.join(tempfile.gettempdir(),
                                                          f"ember-triton-test-{os.getuid()}"))

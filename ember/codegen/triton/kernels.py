@@ -15,10 +15,9 @@ import math
 import sympy
 
 from ... import dtypes as dt
-from . import heuristics
 from .indexing import FloorDiv, Layout, flat_offset, ravel, runtime_sym, sym, texpr, unravel
 from .lowering import LOW_PRECISION, compute_dtype, lower_elementwise
-from .schedule import ELEMENTWISE_FAMILY, numel, reduce_dims
+from .schedule import ELEMENTWISE_FAMILY, numel
 
 
 class Unsupported(Exception):
@@ -362,7 +361,7 @@ class KernelEmitter:
                 c.append(FloorDiv(e - a, s) if s != 1 else e - a)
             inside = self.fresh("inb")
             scope.emit(f"{inside} = {' & '.join(conds) if conds else 'True'}")
-            v = self.load_at(src, b, _offset_signed(layout, c), f"{mask} & {inside}", scope)
+            v = self.load_at(src, b, layout.offset_at(c), f"{mask} & {inside}", scope)
             return self.assign(f"tl.where({inside}, {v}, {base_v})", n.out.dtype, scope)
         if name == "gather":
             dim = p["dim"]
@@ -521,6 +520,3 @@ class KernelEmitter:
         scope.emit(f"tl.store({out_ptr_name} + {self.full_offset(off, self.ctx.mask(klass))}, "
                    f"{var}.to({d.triton}), {self.ctx.mask(klass)})")
 
-
-def _offset_signed(layout, coords):
-    return layout.offset_at(coords)

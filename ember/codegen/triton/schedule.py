@@ -134,8 +134,6 @@ class _Scheduler:
         if v not in self.layouts:
             g = self.owner[v]
             assert g is not self.cur or g.closed, "reading an open group's value as memory"
-            if v in g.aliases:  # an in-register view stored under its own shape
-                pass
             if v not in g.outputs:
                 g.outputs.append(v)
             self.layouts[v] = (v, Layout.contiguous(self.shape[v]))
@@ -303,8 +301,7 @@ class _Scheduler:
         S = self.shape[src]
         dims = reduce_dims(node)
         g = self.cur
-        if g is not None and g.kind == "reduction" and g.shape == S and g.dims == dims and \
-                (self.in_cur(src) or True):
+        if g is not None and g.kind == "reduction" and g.shape == S and g.dims == dims:
             self.add(node)
             if not self.in_cur(src) and src not in self.consts:
                 self.layout(src)
