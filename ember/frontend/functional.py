@@ -248,7 +248,8 @@ def tan(input):
 
 def sinh(input):
     x = float_input(input)
-    return (exp(x) - exp(-x)) * 0.5
+    # expm1, not exp: exp(x) - exp(-x) cancels catastrophically for small |x|
+    return (expm1(x) - expm1(-x)) * 0.5
 
 
 def cosh(input):

@@ -109,7 +109,14 @@ def _zero_vjp(g, out, x):
     return (g.new_zeros(tuple(g.shape)),)
 
 
-SIGN = unary("sign", np.sign, _zero_vjp, "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0))",
+def _sign(x):
+    out = np.sign(x)
+    if out.dtype.kind == "f" or out.dtype == dt.bfloat16.np:
+        out = np.where(np.isnan(out), 0, out) + out.dtype.type(0)  # NaN -> 0, -0 -> 0, as torch
+    return out
+
+
+SIGN = unary("sign", _sign, _zero_vjp, "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0))",
              float_only=False, saves_inputs=False)
 FLOOR = unary("floor", np.floor, _zero_vjp, "tl.floor({0})", float_only=False, saves_inputs=False)
 CEIL = unary("ceil", np.ceil, _zero_vjp, "tl.ceil({0})", float_only=False, saves_inputs=False)
