@@ -11,9 +11,8 @@ and the device peak while it runs is ``input_bytes + step_bytes``.  Values writt
 a mutated input (a parameter update) need nothing new.
 
 ``predict`` compiles the function for these inputs if no compiled variant fits yet (the variant
-is kept, so the next call runs it without compiling again) and runs nothing.  It is meant to be
-exposed as ``ember.compile(fn).memory_plan(*inputs)``; until the compile module has that method,
-call ``ember.cuda.memory_plan.predict(compiled, *inputs)``.
+is kept, so the next call runs it without compiling again) and runs nothing.  Users reach it as
+``ember.compile(fn).memory_plan(*inputs)``.
 """
 from __future__ import annotations
 

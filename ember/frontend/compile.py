@@ -122,6 +122,9 @@ class OptimizedModule:
     def __repr__(self):
         return f"OptimizedModule({self._orig_mod!r})"
 
+    def memory_plan(self, *args, **kwargs):
+        return self._compiled.memory_plan(*args, **kwargs)
+
 
 # --- signatures and guards ---------------------------------------------------------------------
 _SCALARS = (bool, int, float, str, type(None))
@@ -307,6 +310,12 @@ class CompiledFunction:
     def __get__(self, obj, objtype=None):
         # a compiled method: bind like a function
         return self if obj is None else functools.partial(self, obj)
+
+    def memory_plan(self, *args, **kwargs):
+        """Predicted memory of one call on these inputs, without running it (MemoryPrediction:
+        peak_bytes, arena_bytes, output_bytes, ...; see ember/cuda/memory_plan.py)."""
+        from ..cuda.memory_plan import predict
+        return predict(self, *args, **kwargs)
 
     def mark_dynamic(self, arg, dims):
         """Make dims of flat argument position `arg` symbolic from the first compile on."""

@@ -84,3 +84,15 @@ def test_graph_break_has_no_plan():
     with pytest.warns(Warning):
         with pytest.raises(RuntimeError, match="runs eagerly"):
             predict(ember.compile(f), ember.ones(3))
+
+
+def test_compile_result_has_memory_plan_method():
+    """ember.compile(fn).memory_plan(*inputs) and the OptimizedModule form (frontend/compile.py)."""
+    x, w = ember.randn(32, 16), ember.randn(16, 8)
+    p = ember.compile(_pointwise).memory_plan(x, w)
+    assert p.arena_bytes == 32 * 8 * 4 and p.output_bytes == 32 * 4
+    lin = nn.Linear(16, 8)
+    m = ember.compile(lin)
+    with ember.no_grad():
+        q = m.memory_plan(x)
+    assert q.output_bytes == 32 * 8 * 4 and q.input_bytes == (32 * 16 + 16 * 8 + 8) * 4
