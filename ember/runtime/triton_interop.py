@@ -20,6 +20,17 @@ import numpy as np
 from .. import dtypes as dt
 
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+def _can_autotune():
+    """Triton's benchmarker (``triton.testing.do_bench``) times through the device interface,
+    which is torch.cuda: without torch the heuristic configs are used."""
+    if INTERPRET or os.environ.get("EMBER_TRITON_AUTOTUNE", "1") in ("", "0"):
+        return False
+    import importlib.util
+    return importlib.util.find_spec("torch") is not None
+
+
+AUTOTUNE = _can_autotune()
 # compile every kernel for the device without running it (scripts/gpu_check.py)
 COMPILE_ONLY = os.environ.get("EMBER_TRITON_COMPILE_ONLY", "0") not in ("", "0")
 

@@ -17,7 +17,7 @@ from ember.runtime import triton_interop as rt
 libdevice = rt.libdevice()
 _INF = tl.constexpr(float("inf"))
 _NAN = tl.constexpr(float("nan"))
-AUTOTUNE = not rt.INTERPRET
+AUTOTUNE = rt.AUTOTUNE
 ''' + PRELUDE + '''
 
 @triton.jit
@@ -444,7 +444,8 @@ class ModuleWriter:
             loop.emit("scan = carry + tl.cumsum(chunk, 1)")
             loop.emit(f"tl.store({optr} + {em.full_offset(ctx.offset(lay, 'full'), 'mask')}, "
                       f"scan.to({out.dtype.triton}), mask)")
-            loop.emit("carry = carry + tl.sum(chunk, 1, keep_dims=True)")
+            # tl.sum widens small integers: keep the loop-carried type
+            loop.emit(f"carry = (carry + tl.sum(chunk, 1, keep_dims=True)).to({cd.triton})")
             em.close_loop(outer, loop)
         deco = [f"@triton.autotune(configs={_configs(best, configs, ['XBLOCK', 'RBLOCK'])}, "
                 f"key=[])"]

@@ -471,7 +471,7 @@ class KernelEmitter:
             loop.emit(f"{acc}_c = {red}({acc}_v, 1, keep_dims=True)")
             loop.emit(f"{acc}_ci = {fn}({acc}_v, 1, keep_dims=True).to(tl.int64) + roff")
             loop.emit(f"{acc}_take = {acc}_c {cmp} {acc}")
-            loop.emit(f"{acc} = tl.where({acc}_take, {acc}_c, {acc})")
+            loop.emit(f"{acc} = tl.where({acc}_take, {acc}_c, {acc}).to({cd.triton})")
             loop.emit(f"{acc}_i = tl.where({acc}_take, {acc}_ci, {acc}_i)")
             result = f"{acc}_i"
             if cd.is_floating_point:  # the first NaN wins, as in NumPy and PyTorch
@@ -489,15 +489,15 @@ class KernelEmitter:
         v = self.value(n.inputs[0], "full", loop)
         masked = f"tl.where(mask, {v}, {init})"
         if name == "sum":
-            loop.emit(f"{acc} = {acc} + {masked}")
+            loop.emit(f"{acc} = ({acc} + {masked}).to({cd.triton})")
             final = f"tl.sum({acc}, 1, keep_dims=True)"
         elif name == "prod":
-            loop.emit(f"{acc} = {acc} * {masked}")
+            loop.emit(f"{acc} = ({acc} * {masked}).to({cd.triton})")
             final = f"tl.reduce({acc}, 1, _mul_combine, keep_dims=True)"
         else:
             comb = ("_max_nan" if name == "amax" else "_min_nan") if cd.is_floating_point else \
                 ("_max_int" if name == "amax" else "_min_int")
-            loop.emit(f"{acc} = {comb}({acc}, {masked})")
+            loop.emit(f"{acc} = {comb}({acc}, {masked}).to({cd.triton})")
             final = f"tl.reduce({acc}, 1, {comb}, keep_dims=True)"
         self.close_loop(outer, loop)
         return self.assign(final, n.out.dtype, outer)
