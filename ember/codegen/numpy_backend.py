@@ -50,6 +50,19 @@ _REDUCE = {"sum": "np.add.reduce", "amax": "np.maximum.reduce", "amin": "np.mini
            "prod": "np.multiply.reduce"}
 
 
+# registry rules that wrap exactly the ufunc named in _FLOAT_UFUNC (an errstate guard only)
+_WRAPPED = frozenset({"log", "log1p", "sqrt", "reciprocal", "div", "pow"})
+
+
+def _same_rule(rule, prim):
+    """The registry's NumPy rule for `prim` is the ufunc the table names (or a known wrapper of it),
+    so calling that ufunc with out= computes the same numbers."""
+    if isinstance(rule, np.ufunc):
+        return f"np.{rule.__name__}" == _FLOAT_UFUNC[prim] or \
+            getattr(np, rule.__name__, None) is eval(_FLOAT_UFUNC[prim], {"np": np})
+    return prim in _WRAPPED
+
+
 def _dt_name(d):
     return f"DT_{d.short}"
 
@@ -163,7 +176,8 @@ class _Emitter:
         floaty = dtype.is_floating_point and ins and all(x.meta.dtype is dtype for x in ins)
         if n.prim.family == "elementwise":
             fn = None
-            if floaty and dtype.np not in _LOW and prim in _FLOAT_UFUNC:
+            if floaty and dtype.np not in _LOW and prim in _FLOAT_UFUNC and \
+                    _same_rule(n.prim.numpy, prim):
                 fn = _FLOAT_UFUNC[prim]
             elif prim in _ANY_UFUNC and isinstance(n.prim.numpy, np.ufunc):
                 fn = _ANY_UFUNC[prim]
