@@ -233,3 +233,49 @@ def test_compiled_function_traces_casts_and_guards_on_autocast_state():
     assert cf(x, y).dtype is ember.float32
     assert cf.stats["compiles"] == 2 and cf.stats["cache_hits"] == 2
     assert "autocast state" in cf.stats["recompiles"][0]["reason"]
+
+
+def _custom_function(lib):
+    class MyMM(lib.autograd.Function):
+        @staticmethod
+        @(lib.amp.custom_fwd(device_type="cpu", cast_inputs=lib.float32))
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a.mm(b)
+
+        @staticmethod
+        @(lib.amp.custom_bwd(device_type="cpu"))
+        def backward(ctx, grad):
+            a, b = ctx.saved_tensors
+            return grad.mm(b.t()), a.t().mm(grad)
+
+    class Plain(lib.autograd.Function):
+        @staticmethod
+        @(lib.amp.custom_fwd(device_type="cpu"))
+        def forward(ctx, a, b):
+            return a.mm(b)
+
+        @staticmethod
+        @(lib.amp.custom_bwd(device_type="cpu"))
+        def backward(ctx, grad):
+            return grad, grad
+    return MyMM, Plain
+
+
+def test_custom_fwd_bwd_like_torch():
+    x, y, *_ = _inputs(ember)
+    results = []
+    for lib in (ember, torch):
+        MyMM, Plain = _custom_function(lib)
+        a = (x if lib is ember else to_torch(x)).clone().requires_grad_()
+        b = (y if lib is ember else to_torch(y)).clone().requires_grad_()
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            out = MyMM.apply(a.to(lib.bfloat16), b)        # cast back to fp32, autocast off
+            plain = Plain.apply(a, b)                       # runs under autocast: bf16
+        out.sum().backward()
+        results.append((out, plain, a.grad))
+    (eo, ep, eg), (to, tp, tg) = results
+    assert eo.dtype is ember.float32 and str(to.dtype) == "torch.float32"
+    assert ep.dtype is ember.bfloat16 and str(tp.dtype) == "torch.bfloat16"
+    assert_close(eo, to, rtol=2e-2, atol=2e-2)
+    assert_close(eg, tg, rtol=2e-2, atol=2e-2)
