@@ -531,6 +531,7 @@ class CompiledFunction:
         finally:
             recorder.restore()
         default_generator.set_state(rng)
+        v._arg_tensors = {i: a for i, a in enumerate(flat) if isinstance(a, Tensor)}
         v.arg_sigs = self._symbolic_sigs(sigs, graph, v)
         v.out_spec = out_spec
         v.n_user_outputs = len(leaves)
@@ -541,12 +542,44 @@ class CompiledFunction:
         v.requires_grad_out = [bool(t._requires_grad) for t in leaves]
         v.backward_inside = tracer.saw_backward
         if any(v.requires_grad_out) and v.grad_enabled and not tracer.saw_backward:
-            # the caller would differentiate the outputs later: keep eager autograd semantics
-            v.eager = ("outputs require grad and backward() is called outside the compiled "
-                       "function (compile the whole training step to compile backward too)")
+            # the caller differentiates the outputs later: the autodiff pass builds the backward
+            # program, run by an autograd Function node
+            if grad_plan or escapes or v.replay or \
+                    any("seed" in n.prim.params for n in graph.nodes):
+                v.eager = ("outputs require grad, backward() is called outside the compiled "
+                           "function, and the function also has random ops or updates .grad / "
+                           "optimizer state (compile the whole training step instead)")
+                return _BROKE
+            self._build_with_backward(v, graph)
+            # the engine accumulates the returned grads: whether .grad is set does not matter
+            v.lifted = [(t, d, sh, None) for t, d, sh, _ in v.lifted]
             return _BROKE
         self._build(v, graph)
         return _BROKE
+
+    def _build_with_backward(self, v, graph):
+        from ..ir.parser import parse_graph
+        from ..ir.printer import print_graph
+        from ..passes.autodiff import autodiff
+        bwd = parse_graph(print_graph(graph, source_lines=False))
+        bwd.hints = dict(graph.hints)
+        wrt_pos = []
+        for k, (gv, (kind, x)) in enumerate(zip(graph.inputs, v.sources)):
+            t = x if kind != "arg" else None
+            if kind == "arg":
+                t = v._arg_tensors[x] if isinstance(x, int) else None
+            if t is not None and t._requires_grad and gv.meta.dtype.is_floating_point:
+                wrt_pos.append(k)
+        seeds = [bwd.add_input(o.meta, f"grad_out{k}") for k, o in enumerate(bwd.outputs)]
+        n_fwd = len(bwd.outputs)
+        bwd.mutations = {}
+        autodiff(bwd, wrt=[bwd.inputs[k] for k in wrt_pos], outputs=bwd.outputs, seeds=seeds)
+        bwd.outputs = bwd.outputs[n_fwd:]
+        self._build(v, graph)
+        fwd_module = v.module
+        self._build(v, bwd)
+        v.bwd_module, v.module, v.graph = v.module, fwd_module, graph
+        v.wrt_pos = wrt_pos
 
     def _escaped_state(self, tracer):
         """Traced tensors the function stored in optimizer state (created during this trace)."""
@@ -676,6 +709,8 @@ class CompiledFunction:
 
     # --- running ----------------------------------------------------------------------------------
     def _run(self, v, flat, args, kwargs):
+        if getattr(v, "bwd_module", None) is not None:
+            return self._run_differentiable(v, flat)
         arrays = []
         for kind, x in v.sources:
             if kind == "arg":
@@ -728,6 +763,44 @@ class CompiledFunction:
         v.ran = True
         from ..ir.trace import unflatten
         return unflatten(v.out_spec, wrapped)
+
+    def _run_differentiable(self, v, flat):
+        """Forward through the compiled forward program inside an autograd Function whose backward
+        runs the program the autodiff pass derived (it recomputes the forward values it needs)."""
+        from ..ir.trace import unflatten
+        from .autograd import Function
+        tensors = []
+        for kind, x in v.sources:
+            if kind == "arg":
+                tensors.append(flat[x[0]][x[1]] if isinstance(x, tuple) else flat[x])
+            elif kind == "grad":
+                tensors.append(x.grad)
+            else:
+                tensors.append(x)
+        k_out = v.n_user_outputs
+
+        class CompiledGraph(Function):
+            @staticmethod
+            def forward(ctx, *ts):
+                arrays = [t._data for t in ts]
+                ctx.arrays = [np.array(a, copy=True) for a in arrays]   # values at call time
+                outs = v.module.run(arrays, ())
+                for t in v.bump:
+                    t._bump_version()
+                return tuple(_new(o.copy() if not o.flags.owndata or not o.flags.writeable
+                                  else o) for o in outs[:k_out])
+
+            @staticmethod
+            def backward(ctx, *grads):
+                gs = [g._data if g is not None else np.zeros(m.shape, m.dtype.np)
+                      for g, m in zip(grads, [o.meta for o in v.graph.outputs])]
+                res = v.bwd_module.run(ctx.arrays + [np.ascontiguousarray(g) for g in gs], ())
+                out = [None] * len(ctx.arrays)
+                for pos, r in zip(v.wrt_pos, res):
+                    out[pos] = _new(np.array(r, copy=True))
+                return tuple(out)
+        outs = CompiledGraph.apply(*tensors)
+        return unflatten(v.out_spec, list(outs))
 
     # --- introspection ----------------------------------------------------------------------------
     def explain(self):
