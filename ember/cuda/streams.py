@@ -70,17 +70,17 @@ def default_stream(device=None):
 def current_stream(device=None):
     idx = _device_index(device)
     s = _rt.current_stream_handle(idx)
-    cur = _current_objects.get((idx, s))
-    return cur if cur is not None else Stream(idx, stream_ptr=s)
+    cur = _current_objects.get(idx)
+    return cur if cur is not None and cur.cuda_stream == s else Stream(idx, stream_ptr=s)
 
 
-_current_objects = {}
+_current_objects = {}     # device -> the current Stream object (kept alive while it is current)
 
 
 def set_stream(stream):
     if stream is None:
         return
-    _current_objects[(stream.device_index, stream.cuda_stream)] = stream
+    _current_objects[stream.device_index] = stream
     _rt.set_current_stream_handle(stream.device_index, stream.cuda_stream)
 
 
