@@ -106,8 +106,9 @@ def binary(prim, a, b):
     if prim in _FLOAT_RESULT and dtype.category != dt.FLOAT:
         dtype = dt.get_default_dtype()
     if not _needs_record(a, b):
-        ad = a._data if a_t else np.asarray(a, dtype.np)
-        bd = b._data if b_t else np.asarray(b, dtype.np)
+        # Python ints out of the dtype's range wrap (uint8 + -1 == 255), as in PyTorch
+        ad = a._data if a_t else np.asarray(a).astype(dtype.np)
+        bd = b._data if b_t else np.asarray(b).astype(dtype.np)
         if ad.dtype != dtype.np:
             ad = ad.astype(dtype.np)
         if bd.dtype != dtype.np:
@@ -258,6 +259,8 @@ def cosh(input):
 
 
 def square(input):
+    if input.dtype is dt.bool_:
+        input = to_dtype(input, dt.int64)  # torch.square is pow(x, 2): bools give int64
     return input * input
 
 
@@ -374,6 +377,9 @@ arctan2 = atan2
 def pow(input, exponent):
     if not isinstance(input, Tensor):
         return binary(P.POW, input, exponent)
+    if isinstance(exponent, int) and not isinstance(exponent, bool) and exponent < 0 and \
+            input.dtype.category != dt.FLOAT:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
         if exponent == 2 and input.dtype.category == dt.FLOAT:
             return input * input
@@ -462,8 +468,8 @@ def where(condition, input=None, other=None):
                            f"dtype {condition.dtype.name.capitalize()}")
     dtype = _result_type(input, other)
     if not _needs_record(input, other):
-        a = input._data if isinstance(input, Tensor) else np.asarray(input, dtype.np)
-        b = other._data if isinstance(other, Tensor) else np.asarray(other, dtype.np)
+        a = input._data if isinstance(input, Tensor) else np.asarray(input).astype(dtype.np)
+        b = other._data if isinstance(other, Tensor) else np.asarray(other).astype(dtype.np)
         try:
             return _wrap(np.where(condition._data, a.astype(dtype.np, copy=False),
                                   b.astype(dtype.np, copy=False)))
@@ -530,6 +536,11 @@ def masked_fill(input, mask, value):
                                f"tensor with {value.ndim} dimension(s).")
         value = to_dtype(value, input.dtype)
     else:
+        if isinstance(value, int) and input.dtype.category == dt.INT:
+            info = np.iinfo(input.dtype.np)
+            if not info.min <= value <= info.max:
+                raise RuntimeError(f"value cannot be converted to type {input.dtype.name}_t "
+                                   "without overflow")
         value = scalar_tensor(value, input.dtype)
     shape = broadcast_shapes(tuple(input.shape), tuple(mask.shape))
     if shape != tuple(input.shape):
@@ -595,6 +606,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    if input.dtype.category != dt.FLOAT:
+        return sum(input, dim, keepdim, dtype=dtype)
     return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
 
 
@@ -786,14 +799,20 @@ def cumsum(input, dim, *, dtype=None):
 def cumprod(input, dim, *, dtype=None):
     if _AMP.on and "cumprod" in _AMP.ops:
         return _AMP.call("cumprod", cumprod, input, dim, dtype=dtype)
-    x = float_input(input) if dtype is None else to_dtype(input, dt.to_dtype(dtype))
+    x = input if dtype is None else to_dtype(input, dt.to_dtype(dtype))
+    if x.dtype.category != dt.FLOAT:
+        x = to_dtype(x, dt.int64)   # like cumsum: integers and bools multiply in int64
     d = _dim(dim, x.ndim)
-    # exp(cumsum(log|x|)) with the sign tracked separately; zeros handled by masking
-    neg_count = cumsum(to_dtype(x < 0, dt.int64), d)
-    sgn = 1 - 2 * to_dtype(remainder(neg_count, 2), x.dtype)
-    zero_seen = cumsum(to_dtype(x == 0, dt.int64), d) > 0
-    mag = exp(cumsum(log(where(x == 0, 1.0, abs(x))), d))
-    return where(zero_seen, 0.0, sgn * mag)
+    if x.ndim == 0:
+        return x.clone()
+    # a Hillis-Steele scan: log2(n) products with shifted copies.  No log/exp, so it is exact for
+    # integers, zeros and signs, and differentiable everywhere (also at zeros)
+    n, k = x.shape[d], 1
+    while k < n:
+        shape = tuple(k if i == d else s for i, s in enumerate(x.shape))
+        x = x * cat([x.new_ones(shape), x.narrow(d, 0, n - k)], d)
+        k *= 2
+    return x
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):

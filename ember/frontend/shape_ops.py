@@ -467,14 +467,20 @@ def tril(input, diagonal=0):
     from .functional import where
     if input.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
-    return where(_tri_mask(input, diagonal, False), input, 0)
+    return where(_tri_mask(input, diagonal, False), input, _zero_of(input))
 
 
 def triu(input, diagonal=0):
     from .functional import where
     if input.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
-    return where(_tri_mask(input, diagonal, True), input, 0)
+    return where(_tri_mask(input, diagonal, True), input, _zero_of(input))
+
+
+def _zero_of(x):
+    """A 0-d zero of x's dtype (a Python 0 would promote a bool tensor to int64)."""
+    from .functional import scalar_tensor
+    return scalar_tensor(0, x.dtype)
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):

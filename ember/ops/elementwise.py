@@ -150,7 +150,12 @@ DIV.needs_input = lambda i, requires: i == 1 or requires[1]
 def _pow(a, b):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if a.dtype.kind in "iu" and (b < 0).any():
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
+            # integer semantics of a negative power, like PyTorch: 1 -> 1, -1 -> +-1, else 0
+            neg = b < 0
+            out = np.power(a, np.where(neg, 0, b))
+            odd = (b % 2) != 0
+            alt = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+            return np.where(neg, alt.astype(out.dtype), out)
         return np.power(a, b)
 
 

@@ -9,6 +9,8 @@ from .registry import Meta, define
 
 
 def _full_np(shape, value, dtype):
+    if isinstance(value, int) and not isinstance(value, bool) and dtype.category == dt.INT:
+        value = np.asarray(value).astype(dtype.np)  # out-of-range ints wrap, as in PyTorch
     return np.full(shape, value, dtype=dtype.np)
 
 

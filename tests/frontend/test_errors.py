@@ -140,6 +140,9 @@ CASES = {
                                         r"require gradients|only Tensors of floating point dtype "
                                         r"can require gradients", True),
     "scalar_type": (lambda lib: lib.ones(2) + "a", TypeError, r"", True),
+    "masked_fill_overflow": (lambda lib: lib.ones(2, dtype=lib.int8).masked_fill(
+        lib.ones(2, dtype=lib.bool), 300), RuntimeError, r"value cannot be converted to type "
+                                                          r"int8_t without overflow", True),
     "clamp_none": (lambda lib: lib.ones(2).clamp(), RuntimeError,
                    r"At least one of 'min' or 'max' must not be None", True),
 }
