@@ -180,7 +180,10 @@ def typed(raw, dtype, shape):
 
 def full(shape, value, dtype):
     """A constant buffer (a constant the program returns or reads from memory)."""
-    return np.full(shape, value, dtype=dt.BY_NAME[dtype].np)
+    np_dtype = dt.BY_NAME[dtype].np
+    with np.errstate(over="ignore"):  # an integer constant wraps into its dtype like a cast
+        fill = np.array(value).astype(np_dtype) if isinstance(value, int) else value
+    return np.full(shape, fill, dtype=np_dtype)
 
 
 def contiguous(array):

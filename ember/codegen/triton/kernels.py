@@ -34,7 +34,12 @@ def _const(value, d):
         if math.isinf(v):
             return "_INF" if v > 0 else "-_INF"
         return repr(v)
-    return str(int(value))
+    # an integer constant wraps into its dtype like a cast (-1 as uint8 is 255)
+    bits = d.itemsize * 8
+    v = int(value) % (1 << bits)
+    if d.is_signed and v >= 1 << (bits - 1):
+        v -= 1 << bits
+    return str(v)
 
 
 def _min_of(d):

@@ -84,10 +84,8 @@ def lower_elementwise(node, args):
         return f"tl.ceil({a})"
     if name == "round":
         return f"_round_half_even({a})"
-    if name == "sign":
-        if ind is dt.bool_:
-            return a
-        return f"tl.where({a} > 0, 1, tl.where({a} < 0, -1, {a}))"
+    if name == "sign" and ind is dt.bool_:
+        return a
     if name == "abs" and ind is dt.bool_:
         return a
     if name == "relu":
