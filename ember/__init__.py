@@ -14,7 +14,7 @@ from .frontend.shape_ops import *  # noqa: F401,F403
 from .frontend.indexing import (gather, scatter, scatter_add, index_select, index_add,  # noqa: F401
                                 index_fill, masked_select, take, take_along_dim, nonzero,
                                 argwhere, sort, argsort, msort, topk, kthvalue, median, unique,
-                                bincount, searchsorted, bucketize)
+                                bincount, searchsorted, bucketize, index_put)
 from .frontend.creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, empty,  # noqa: F401
                                 full, zeros_like, ones_like, empty_like, full_like, arange,
                                 linspace, logspace, eye, scalar_tensor, Generator, manual_seed,

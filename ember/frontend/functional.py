@@ -341,6 +341,7 @@ def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
         return binary(P.DIV, input, other)
     if rounding_mode == "trunc":
+        _no_bool("div_trunc_cpu", input, other)
         q = binary(P.DIV, input, other)
         out_dtype = _result_type(input, other)
         return trunc(q) if out_dtype.category == dt.FLOAT else to_dtype(trunc(q), out_dtype)
@@ -353,15 +354,23 @@ def div(input, other, *, rounding_mode=None):
 divide = true_divide = div
 
 
+def _no_bool(kernel, input, other):
+    if _result_type(input, other) is dt.bool_:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def floor_divide(input, other):
+    _no_bool("div_floor_cpu", input, other)
     return binary(P.FLOOR_DIVIDE, input, other)
 
 
 def remainder(input, other):
+    _no_bool("remainder_cpu", input, other)
     return binary(P.REMAINDER, input, other)
 
 
 def fmod(input, other):
+    _no_bool("fmod_cpu", input, other)
     return binary(P.FMOD, input, other)
 
 
@@ -375,6 +384,7 @@ arctan2 = atan2
 
 
 def pow(input, exponent):
+    _no_bool("pow", input, exponent)
     if not isinstance(input, Tensor):
         return binary(P.POW, input, exponent)
     if isinstance(exponent, int) and not isinstance(exponent, bool) and exponent < 0 and \

@@ -242,7 +242,8 @@ def _check_index(op, index):
     """Returns the index as int64 (PyTorch also takes int32 indices)."""
     if not isinstance(index, Tensor) or index.dtype not in (dt.int64, dt.int32):
         got = index.dtype.name if isinstance(index, Tensor) else type(index).__name__
-        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {got}")
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got "
+                           f"{got}")
     return _to_int64(index)
 
 
@@ -300,6 +301,32 @@ def index_select(input, dim, index):
     if input.ndim == 0:
         return bind(P.INDEX, input.reshape(1), idx, positions=(0,)).reshape(())
     return bind(P.INDEX, input, idx, positions=(d,))
+
+
+def index_put(input, indices, values, accumulate=False):
+    """input with input[indices] = values (or += with accumulate); indices index the leading
+    dims, bool masks expand to their nonzero positions, like torch.index_put."""
+    from .functional import as_tensor_like
+    if isinstance(values, Tensor) and values.dtype is not input.dtype:
+        raise RuntimeError("Index put requires the source and destination dtypes match, got "
+                           f"{dt.legacy_name(input.dtype)} for the destination and "
+                           f"{dt.legacy_name(values.dtype)} for the source.")
+    expanded = []
+    for i in indices:
+        if not isinstance(i, Tensor) or i.dtype.category == dt.FLOAT:
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if i.dtype is dt.bool_ or i.dtype is dt.uint8:
+            expanded.extend(_to_int64(k) for k in nonzero(i, as_tuple=True))
+        else:
+            expanded.append(_to_int64(i))
+    if len(expanded) > input.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {input.ndim}")
+    positions = tuple(range(len(expanded)))
+    shape = P.index.advanced_index_shape(tuple(input.shape), [tuple(i.shape) for i in expanded],
+                                         positions)
+    values = _fit_value(as_tensor_like(values, input.dtype), shape)
+    return bind(P.INDEX_PUT, input, values, *expanded, positions=positions,
+                accumulate=bool(accumulate))
 
 
 def index_add(input, dim, index, source, *, alpha=1):

@@ -28,7 +28,8 @@ movedim moveaxis split chunk unbind tril triu diagonal diag select ravel tensor_
 """.split()
 
 _INDEXING = """gather scatter scatter_add index_select index_add index_fill masked_select take
-take_along_dim nonzero argwhere sort argsort msort topk kthvalue median unique bincount""".split()
+take_along_dim nonzero argwhere sort argsort msort topk kthvalue median unique bincount
+index_put""".split()
 
 # in-place variants: x.op_(...) == write(x, op(x, ...))
 _INPLACE = """
@@ -36,7 +37,8 @@ exp log log1p expm1 sqrt rsqrt sin cos tan tanh sigmoid erf reciprocal relu abs 
 logical_not floor ceil trunc fix round sign add sub subtract mul multiply div divide true_divide
 floor_divide remainder fmod atan2 pow maximum minimum clamp clip clamp_min clamp_max lerp
 addcmul addcdiv masked_fill eq ne lt le gt ge logical_and logical_or logical_xor bitwise_and
-bitwise_or bitwise_xor scatter scatter_add index_add index_fill tril triu nan_to_num square
+bitwise_or bitwise_xor scatter scatter_add index_add index_fill index_put tril triu nan_to_num
+square
 exp2 log2 log10 frac
 """.split()
 

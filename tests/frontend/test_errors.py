@@ -143,6 +143,15 @@ CASES = {
     "masked_fill_overflow": (lambda lib: lib.ones(2, dtype=lib.int8).masked_fill(
         lib.ones(2, dtype=lib.bool), 300), RuntimeError, r"value cannot be converted to type "
                                                           r"int8_t without overflow", True),
+    "floor_divide_bool": (lambda lib: lib.ones(2, dtype=lib.bool) // lib.ones(2, dtype=lib.bool),
+                          NotImplementedError, r"\"div_floor_cpu\" not implemented for 'Bool'",
+                          True),
+    "pow_bool": (lambda lib: lib.ones(2, dtype=lib.bool) ** lib.ones(2, dtype=lib.bool),
+                 NotImplementedError, r"\"pow\" not implemented for 'Bool'", True),
+    "index_put_dtypes": (lambda lib: lib.zeros(3).index_put((lib.tensor([0]),), lib.ones(
+        1, dtype=lib.float64)), RuntimeError, r"Index put requires the source and destination "
+                                              r"dtypes match, got Float for the destination and "
+                                              r"Double for the source.", True),
     "clamp_none": (lambda lib: lib.ones(2).clamp(), RuntimeError,
                    r"At least one of 'min' or 'max' must not be None", True),
 }
