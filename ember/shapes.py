@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import math
 
-import sympy
+
+class _LazySympy:
+    """sympy costs ~200 ms to import and only symbolic shapes need it: import on first use."""
+
+    def __getattr__(self, name):
+        import sympy as real
+        globals()["sympy"] = real
+        return getattr(real, name)
+
+
+sympy = _LazySympy()
 
 
 def prod(shape):

@@ -5,7 +5,6 @@ Operands of a binary primitive have equal shapes and dtypes (the frontend broadc
 from __future__ import annotations
 
 import numpy as np
-from scipy import special as _special
 
 from .. import dtypes as dt
 from .registry import Meta, define, fail
@@ -95,7 +94,12 @@ TANH = unary("tanh", np.tanh, lambda g, out, x: (g * (1 - out * out),), "libdevi
              saves_output=True)
 SIGMOID = unary("sigmoid", _sigmoid, lambda g, out, x: (g * out * (1 - out),), "tl.sigmoid({0})",
                 saves_output=True)
-ERF = unary("erf", lambda x: _special.erf(x).astype(x.dtype, copy=False),
+def _erf(x):
+    from scipy.special import erf  # scipy is slow to import; only erf needs it
+    return erf(x).astype(x.dtype, copy=False)
+
+
+ERF = unary("erf", _erf,
             lambda g, out, x: (g * (x * x * -1).exp() * 1.1283791670955126,), "libdevice.erf({0})")
 RECIPROCAL = unary("reciprocal", _np_log(np.reciprocal), lambda g, out, x: (-(g * out * out),),
                    "1.0 / {0}", saves_output=True)
