@@ -4,21 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
-from .optimizer import (Optimizer, bump, is_capturable, new_step, scalar, step_value,
-                        use_fast_path, zeros_state)
-
-
-def check_betas(lr, eps, betas, weight_decay):
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+from .optimizer import (Optimizer, bump, check_betas, is_capturable, scalar, step_value,
+                        use_fast_path)
 
 
 class Adam(Optimizer):
@@ -36,16 +23,8 @@ class Adam(Optimizer):
         loss = self._run_closure(closure)
         for group in self.param_groups:
             params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps = [], [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = new_step()
-                    state["exp_avg"] = zeros_state(p)
-                    state["exp_avg_sq"] = zeros_state(p)
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = zeros_state(p)
+            buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
+            for p, state in self._params_with_grad(group, *buffers):
                 params.append(p)
                 grads.append(p.grad)
                 exp_avgs.append(state["exp_avg"])

@@ -4,9 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
-from .adam import check_betas
-from .optimizer import (Optimizer, bump, is_capturable, new_step, scalar, use_fast_path,
-                        zeros_state)
+from .optimizer import Optimizer, bump, check_betas, is_capturable, scalar, use_fast_path
 
 
 class Adamax(Optimizer):
@@ -23,14 +21,7 @@ class Adamax(Optimizer):
             update = _adamax_numpy if use_fast_path(group) else _adamax_tensor
             capturable = is_capturable(group)
             beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = new_step()
-                    state["exp_avg"] = zeros_state(p)
-                    state["exp_inf"] = zeros_state(p)
+            for p, state in self._params_with_grad(group, "exp_avg", "exp_inf"):
                 update(p, p.grad, state, scalar(group["lr"]), beta1, beta2, group["eps"],
                        group["weight_decay"], group["maximize"], capturable)
         return loss

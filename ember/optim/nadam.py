@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
-from .adam import check_betas
-from .optimizer import (Optimizer, bump, is_capturable, new_step, scalar, use_fast_path,
-                        zeros_state)
+from .optimizer import (Optimizer, bump, check_betas, check_non_negative, is_capturable,
+                        new_step, scalar, use_fast_path, zero_buffers)
 
 
 class NAdam(Optimizer):
@@ -14,8 +13,7 @@ class NAdam(Optimizer):
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
         check_betas(lr, eps, betas, weight_decay)
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        check_non_negative(momentum_decay=momentum_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
@@ -28,19 +26,17 @@ class NAdam(Optimizer):
             update = _nadam_numpy if use_fast_path(group) else _nadam_tensor
             capturable = is_capturable(group)
             beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = new_step()
-                    state["mu_product"] = new_step().fill_(1.0)
-                    state["exp_avg"] = zeros_state(p)
-                    state["exp_avg_sq"] = zeros_state(p)
+            for p, state in self._params_with_grad(group, "exp_avg", "exp_avg_sq",
+                                                   new_state=_with_mu_product):
                 update(p, p.grad, state, scalar(group["lr"]), beta1, beta2, group["eps"],
                        group["weight_decay"], group["momentum_decay"],
                        group["decoupled_weight_decay"], group["maximize"], capturable)
         return loss
+
+
+def _with_mu_product(p, *buffers):
+    # PyTorch's key order: step, mu_product, then the zero buffers
+    return {"mu_product": new_step().fill_(1.0), **zero_buffers(p, *buffers)}
 
 
 def _mu(beta1, step, momentum_decay):

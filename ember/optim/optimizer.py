@@ -123,6 +123,31 @@ def zeros_state(p):
     return _new(np.zeros(p._data.shape, p._data.dtype))
 
 
+def zero_buffers(p, *names):
+    """A fresh state entry of zeros for each name, in the order given."""
+    return {name: zeros_state(p) for name in names}
+
+
+_CHECK_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def check_non_negative(**hyper):
+    """PyTorch's ValueError for the first hyper-parameter (in the order given) that is not >= 0.
+    Written `not 0.0 <= x` so NaN is rejected too, as in PyTorch."""
+    for name, value in hyper.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {_CHECK_LABELS.get(name, name + ' value')}: {value}")
+
+
+def check_betas(lr, eps, betas, weight_decay):
+    """The Adam family's checks, in PyTorch's order."""
+    check_non_negative(lr=lr, eps=eps)
+    for i in (0, 1):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+    check_non_negative(weight_decay=weight_decay)
+
+
 class Optimizer:
     """Base class of all optimizers (``torch.optim.Optimizer``)."""
 
@@ -252,6 +277,19 @@ class Optimizer:
 
     def step(self, closure=None):
         raise NotImplementedError
+
+    def _params_with_grad(self, group, *buffers, new_state=zero_buffers):
+        """(param, state) for each of the group's params that has a gradient.  A param seen for
+        the first time gets a step counter and then new_state(param, *buffers): by default a zero
+        tensor per buffer name."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = new_step()
+                state.update(new_state(p, *buffers))
+            yield p, state
 
     def _run_closure(self, closure):
         if closure is None:

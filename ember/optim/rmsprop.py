@@ -4,23 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
-from .optimizer import Optimizer, bump, new_step, scalar, use_fast_path, zeros_state
+from .optimizer import Optimizer, bump, check_non_negative, scalar, use_fast_path
 
 
 class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        check_non_negative(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay,
+                           alpha=alpha)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                         maximize=maximize, differentiable=differentiable)
@@ -30,17 +22,12 @@ class RMSprop(Optimizer):
         loss = self._run_closure(closure)
         for group in self.param_groups:
             update = _rmsprop_numpy if use_fast_path(group) else _rmsprop_tensor
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = new_step()
-                    state["square_avg"] = zeros_state(p)
-                    if group["momentum"] > 0:
-                        state["momentum_buffer"] = zeros_state(p)
-                    if group["centered"]:
-                        state["grad_avg"] = zeros_state(p)
+            buffers = ["square_avg"]
+            if group["momentum"] > 0:
+                buffers.append("momentum_buffer")
+            if group["centered"]:
+                buffers.append("grad_avg")
+            for p, state in self._params_with_grad(group, *buffers):
                 update(p, p.grad, state, scalar(group["lr"]), group["alpha"], group["eps"],
                        group["weight_decay"], group["momentum"], group["centered"],
                        group["maximize"])
