@@ -8,13 +8,9 @@ Prints a progress bar per epoch and a final test accuracy line (>= 95% expected)
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 
-import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
+from _common import accuracy, digits_split, parse_args, progress, report_final
 
 import ember as torch
 import ember.nn as nn
@@ -41,38 +37,11 @@ class DigitsCNN(nn.Module):
         return self.fc2(F.relu(self.fc1(x)))
 
 
-def progress(epoch, epochs, step, steps, loss, width=30):
-    done = int(width * step / steps)
-    bar = "#" * done + "-" * (width - done)
-    sys.stdout.write(f"\repoch {epoch:2d}/{epochs} [{bar}] {step:3d}/{steps} loss {loss:.4f}")
-    sys.stdout.flush()
-
-
-def accuracy(model, x, y):
-    model.eval()
-    with torch.no_grad():
-        pred = model(x).argmax(dim=1)
-    model.train()
-    return (pred == y).float().mean().item()
-
-
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-
+    args = parse_args(epochs=10, batch_size=32, lr=2e-3)
     torch.manual_seed(args.seed)
-    digits = load_digits()
-    images = (digits.images / 16.0).astype(np.float32)[:, None]   # N x 1 x 8 x 8, in 0..1
-    x_train, x_test, y_train, y_test = train_test_split(
-        images, digits.target, test_size=0.25, random_state=args.seed, stratify=digits.target)
-    train = TensorDataset(torch.tensor(x_train), torch.tensor(y_train, dtype=torch.long))
-    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True)
-    x_test = torch.tensor(x_test)
-    y_test = torch.tensor(y_test, dtype=torch.long)
+    x_train, x_test, y_train, y_test = digits_split(args.seed, images=True)
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True)
 
     model = DigitsCNN()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -88,11 +57,8 @@ def main():
             optimizer.step()
             total += loss.item()
             progress(epoch, args.epochs, step, steps, total / step)
-        sys.stdout.write(f"  test acc {accuracy(model, x_test, y_test):.3f}\n")
-    acc = accuracy(model, x_test, y_test)
-    print(f"final test accuracy: {acc * 100:.2f}% ({len(y_test)} images, "
-          f"{time.perf_counter() - start:.1f} s)")
-    return acc
+        print(f"  test acc {accuracy(model, x_test, y_test):.4f}")
+    return report_final(model, x_test, y_test, start)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,12 @@ Prints a progress bar per epoch and a final test accuracy line (>= 95% expected)
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 
-import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
+from _common import accuracy, digits_split, parse_args, progress, report_final
 
 import ember as torch
 import ember.nn as nn
-import ember.nn.functional as F
 
 
 class MLP(nn.Module):
@@ -32,37 +27,10 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-def progress(epoch, epochs, step, steps, loss, width=30):
-    done = int(width * step / steps)
-    bar = "#" * done + "-" * (width - done)
-    sys.stdout.write(f"\repoch {epoch:2d}/{epochs} [{bar}] {step:3d}/{steps} loss {loss:.4f}")
-    sys.stdout.flush()
-
-
-def accuracy(model, x, y):
-    model.eval()
-    with torch.no_grad():
-        pred = model(x).argmax(dim=1)
-    model.train()
-    return (pred == y).float().mean().item()
-
-
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-
+    args = parse_args(epochs=30, batch_size=64, lr=1e-3)
     torch.manual_seed(args.seed)
-    digits = load_digits()
-    x = (digits.data / 16.0).astype(np.float32)          # pixel values 0..16 -> 0..1
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, digits.target, test_size=0.25, random_state=args.seed, stratify=digits.target)
-    x_train, x_test = torch.tensor(x_train), torch.tensor(x_test)
-    y_train, y_test = torch.tensor(y_train, dtype=torch.long), torch.tensor(y_test,
-                                                                            dtype=torch.long)
+    x_train, x_test, y_train, y_test = digits_split(args.seed, images=False)
 
     model = MLP()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -83,10 +51,7 @@ def main():
             total += loss.item()
             progress(epoch, args.epochs, step + 1, steps, total / (step + 1))
         print(f"  test acc {accuracy(model, x_test, y_test):.4f}")
-    acc = accuracy(model, x_test, y_test)
-    print(f"final test accuracy: {acc * 100:.2f}% ({x_test.shape[0]} test images, "
-          f"{time.perf_counter() - start:.1f} s)")
-    return acc
+    return report_final(model, x_test, y_test, start)
 
 
 if __name__ == "__main__":
