@@ -53,7 +53,7 @@ def accuracy(model, x, y):
 
 
 def report_final(model, x_test, y_test, start):
-    """Prints and returns the final test accuracy; start: time.perf_counter() when training began."""
+    """Prints and returns the final test accuracy; start: perf_counter() when training began."""
     acc = accuracy(model, x_test, y_test)
     print(f"final test accuracy: {acc * 100:.2f}% ({x_test.shape[0]} test images, "
           f"{time.perf_counter() - start:.1f} s)")
