@@ -32,6 +32,7 @@ import warnings
 
 import numpy as np
 
+from .compile_hparams import StepRecorder, hp_array, replay
 from .dispatch import STATE, _new
 from .tensor import Tensor
 
@@ -201,25 +202,38 @@ def _reached_objects(fn):
 
 
 def _state_guard(objs):
-    """A hashable snapshot of the flags traced code bakes in, and a label per entry."""
-    vals, labels = [], []
+    """A snapshot of the flags traced code bakes in, a label per entry, and per entry the
+    param_groups key it is (None otherwise): a variant drops the keys that are runtime inputs."""
+    vals, labels, keys = [], [], []
     for o in objs:
         if _is_module(o):
             for name, m in o.named_modules():
                 vals.append(m.training)
                 labels.append(f"{type(o).__name__}{'.' + name if name else ''}.training")
+                keys.append(None)
         elif hasattr(o, "param_groups"):
             for gi, group in enumerate(o.param_groups):
                 for k, v in group.items():
                     if k != "params" and isinstance(v, (bool, int, float, tuple, type(None))):
                         vals.append(v)
                         labels.append(f"{type(o).__name__}.param_groups[{gi}][{k!r}]")
+                        keys.append(k if v.__class__ is float else None)
             vals.append(sum(len(st) for st in o.state.values()))
             labels.append(f"{type(o).__name__}: number of optimizer state entries")
+            keys.append(None)
     from ..amp.policy import AMP   # casts are traced in: a program holds for one autocast state
     vals.append(AMP.key())
     labels.append("autocast state (device types enabled, dtypes)")
-    return tuple(vals), labels
+    keys.append(None)
+    return tuple(vals), labels, tuple(keys)
+
+
+def _guarded(state, hp_keys):
+    """The entries of a _state_guard snapshot a variant with runtime inputs hp_keys guards on."""
+    vals, labels, keys = state
+    if not hp_keys:
+        return vals
+    return tuple(v for v, k in zip(vals, keys) if k not in hp_keys)
 
 
 class Variant:
@@ -239,6 +253,9 @@ class Variant:
         self.grad_targets = []   # [(tensor, kind, payload)]: how to set .grad after a call
         self.bump = []           # tensors written by the program (version counters)
         self.replay = []         # scheduler steps to replay after each run
+        self.events = []         # scheduler steps and hyper-parameter reads, replayed in order
+        self.hp_keys = frozenset()   # param_groups float keys that are runtime inputs
+        self.hp_first = []       # the hyper-parameter inputs of the first run (read while tracing)
         self.eager = None        # a reason string when this signature runs eagerly
         self.ran = False
         self.escapes = []
@@ -305,6 +322,8 @@ class CompiledFunction:
                       "graph_breaks": [], "eager_calls": 0, "compile_seconds": 0.0}
         self._objs = None
         self._labels = []
+        self.hp_keys = {"lr"}        # float param_groups keys read as runtime inputs
+        self.hp_baked = set()        # keys the traced code branched on: guarded constants
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
 
     def __get__(self, obj, objtype=None):
@@ -329,12 +348,13 @@ class CompiledFunction:
         flat, tensors, sigs = _flatten_args(args, kwargs)
         if self._objs is None:
             self._objs = _reached_objects(self.fn)
-        state_vals, self._labels = _state_guard(self._objs)
+        state = _state_guard(self._objs)
+        self._labels = state[1]
         grad = STATE.grad_enabled
         for v in self.variants:
             env = {}
             if v.grad_enabled == grad and len(v.arg_sigs) == len(sigs) and \
-                    v.state_vals == state_vals and \
+                    v.state_vals == _guarded(state, v.hp_keys) and \
                     all(_sig_matches(w, g, env) for w, g in zip(v.arg_sigs, sigs)) and \
                     self._lifted_ok(v) and self._symbols_ok(v, env):
                 self.stats["cache_hits"] += 1
@@ -342,7 +362,7 @@ class CompiledFunction:
                 if v.eager is not None:
                     return self._eager(args, kwargs)
                 return self._run(v, flat, args, kwargs)
-        return self._compile_and_run(flat, sigs, state_vals, grad, args, kwargs)
+        return self._compile_and_run(flat, sigs, state, grad, args, kwargs)
 
     def _lifted_ok(self, v):
         for t, dtype, shape, has_grad in v.lifted:
@@ -364,11 +384,12 @@ class CompiledFunction:
         return self.fn(*args, **kwargs)
 
     # --- compiling --------------------------------------------------------------------------------
-    def _why(self, sigs, state_vals, grad):
+    def _why(self, sigs, state, grad):
         """Why no cached variant fits (compared with the most recent one)."""
         if not self.variants:
             return None
         v = self.variants[-1]
+        state_vals = _guarded(state, v.hp_keys)
         names = self._arg_names(len(sigs))
         if v.grad_enabled != grad:
             return f"grad mode changed ({v.grad_enabled} -> {grad})"
@@ -388,7 +409,8 @@ class CompiledFunction:
                             f"({_shape_str(w[2])} -> {_shape_str(g[2])})")
                 return f"argument {what!r} changed ({_describe(w)} -> {_describe(g)})"
         if v.state_vals != state_vals:
-            for lab, a, b in zip(self._labels, v.state_vals, state_vals):
+            labels = [lab for lab, k in zip(state[1], state[2]) if k not in v.hp_keys]
+            for lab, a, b in zip(labels, v.state_vals, state_vals):
                 if a != b:
                     return f"{lab} changed ({a!r} -> {b!r})"
             return "module/optimizer state changed"
@@ -408,9 +430,22 @@ class CompiledFunction:
         from ..ir.program import _input_names
         return _input_names(self.fn, n)
 
-    def _compile_and_run(self, flat, sigs, state_vals, grad, args, kwargs):
+    def _changed_hparams(self, state):
+        """Float param_groups keys whose value differs from the last variant's: from now on they
+        are runtime inputs too (one recompile, then none however often a scheduler changes them)."""
+        if not self.variants:
+            return set()
+        v = self.variants[-1]
+        old = [k for k in state[2] if k not in v.hp_keys]
+        new = _guarded(state, v.hp_keys)
+        if len(old) != len(new) or len(v.state_vals) != len(new):
+            return set()
+        return {k for k, a, b in zip(old, v.state_vals, new) if k is not None and a != b}
+
+    def _compile_and_run(self, flat, sigs, state, grad, args, kwargs):
         site = _user_site()
-        reason = self._why(sigs, state_vals, grad)
+        reason = self._why(sigs, state, grad)
+        self.hp_keys |= self._changed_hparams(state) - self.hp_baked
         n_done = len(self.variants)
         if n_done >= config.recompile_limit:
             msg = (f"ember.compile: {self.__name__} was recompiled {n_done} times (limit "
@@ -432,8 +467,21 @@ class CompiledFunction:
         t0 = time.perf_counter()
         v = Variant()
         v.grad_enabled = grad
-        v.state_vals = state_vals
+        v.hp_keys = frozenset(self.hp_keys)
+        v.state_vals = _guarded(state, v.hp_keys)
         out = self._trace(v, flat, sigs, dyn, args, kwargs)
+        while out is _RETRY:
+            # the traced code branched on a hyper-parameter input (SGD's `if momentum != 0`):
+            # those keys stay guarded constants from now on (lr last, then everything)
+            extra = v.hp_keys - {"lr"}
+            self.hp_keys -= extra
+            self.hp_baked |= extra
+            keys = v.hp_keys & {"lr"} if extra else frozenset()
+            v = Variant()
+            v.grad_enabled = grad
+            v.hp_keys = keys
+            v.state_vals = _guarded(state, v.hp_keys)
+            out = self._trace(v, flat, sigs, dyn, args, kwargs)
         dt_ = time.perf_counter() - t0
         self.stats["compile_seconds"] += dt_
         _GLOBAL["compile_seconds"] += dt_
@@ -475,7 +523,8 @@ class CompiledFunction:
         tracer.graph.name = _graph_name(self.fn)
         names = self._arg_names(len(flat))
         rng = default_generator.get_state()
-        recorder = _SchedulerRecorder()
+        recorder = _SchedulerRecorder(v.hp_keys,
+                                      [o for o in self._objs if hasattr(o, "param_groups")])
         result = None
         try:
             with tracing(tracer), recorder:
@@ -519,14 +568,18 @@ class CompiledFunction:
                 escapes = self._escaped_state(tracer)
                 outs += [tracer.output_value(t) for t in escapes]
                 graph = tracer.finish(outs)
-                self._record_sources(v, tracer, graph)
+                self._record_sources(v, tracer, graph, recorder)
         except TraceError as e:
             default_generator.set_state(rng)
             self._drop_escaped(tracer)
+            recorder.undo_scheduler_steps()
+            if recorder.hp_values and not self.fullgraph:
+                return _RETRY
             return self._graph_break(v, sigs, e)
         except Exception:
             default_generator.set_state(rng)
             self._drop_escaped(tracer)
+            recorder.undo_scheduler_steps()
             raise
         finally:
             recorder.restore()
@@ -537,6 +590,9 @@ class CompiledFunction:
         v.n_user_outputs = len(leaves)
         v.grad_targets = [(t, kind, None if kind != "keep" else val) for t, kind, val in grad_plan]
         v.replay = recorder.calls
+        if recorder.hp_values:
+            v.events = recorder.events
+            v.hp_first = recorder.hp_values
         v.escapes = escapes
         v.bump = [t for t, _, value, _ in tracer.lifted.values() if value in graph.mutations]
         v.requires_grad_out = [bool(t._requires_grad) for t in leaves]
@@ -544,7 +600,7 @@ class CompiledFunction:
         if any(v.requires_grad_out) and v.grad_enabled and not tracer.saw_backward:
             # the caller differentiates the outputs later: the autodiff pass builds the backward
             # program, run by an autograd Function node
-            if grad_plan or escapes or v.replay or \
+            if grad_plan or escapes or v.replay or v.events or \
                     any("seed" in n.prim.params for n in graph.nodes):
                 v.eager = ("outputs require grad, backward() is called outside the compiled "
                            "function, and the function also has random ops or updates .grad / "
@@ -602,9 +658,10 @@ class CompiledFunction:
                               val._value is not None]:
                         del st[k]
 
-    def _record_sources(self, v, tracer, graph):
+    def _record_sources(self, v, tracer, graph, recorder):
         """Where each graph input comes from at call time, and the captured-tensor guards."""
         by_value = {value: t for t, _, value, _ in tracer.lifted.values()}
+        hp = recorder.hp_index
         grad_owner = {}
         for t, saved, value, arr in tracer.lifted.values():
             g = saved.get("grad")
@@ -616,6 +673,8 @@ class CompiledFunction:
             pos = tracer.arg_pos.get(id(t))
             if gv.kind == "input" and pos is not None:
                 v.sources.append(("arg", pos))
+            elif id(t) in hp:
+                v.sources.append(("hp", (hp[id(t)], t._data.dtype)))   # read from param_groups
             elif id(t) in grad_owner:
                 v.sources.append(("grad", grad_owner[id(t)]))   # read p.grad at call time
             else:
@@ -625,12 +684,12 @@ class CompiledFunction:
         read = set(graph.inputs)
         v.lifted = []
         for t, saved, value, arr in tracer.lifted.values():
-            if id(t) in grad_owner:
+            if id(t) in grad_owner or id(t) in hp:
                 continue
             g = saved.get("grad")
             wants_grad = saved.get("_requires_grad", False)
             if g is None:
-                flag = False if wants_grad else None
+                flag = False if wants_grad and id(t) not in tracer.grad_reset else None
             else:
                 flag = True if tracer.lifted[id(g)][2] in read else None
             if value in read or flag is not None:
@@ -711,6 +770,10 @@ class CompiledFunction:
     def _run(self, v, flat, args, kwargs):
         if getattr(v, "bwd_module", None) is not None:
             return self._run_differentiable(v, flat)
+        if v.events:
+            # scheduler steps (Python numbers only) replayed before the program, in traced order,
+            # so each optimizer step reads the lr it would read eagerly
+            hp = replay(v.events) if v.ran else v.hp_first
         arrays = []
         for kind, x in v.sources:
             if kind == "arg":
@@ -720,6 +783,8 @@ class CompiledFunction:
                     arrays.append(flat[x]._data)
             elif kind == "grad":
                 arrays.append(x.grad._data)
+            elif kind == "hp":
+                arrays.append(hp_array(hp[x[0]], x[1]))
             else:
                 arrays.append(x._data)
         mod = v.module
@@ -757,7 +822,7 @@ class CompiledFunction:
             j += 1
             t.__dict__.clear()
             t._data = arr if arr.flags.owndata and arr.flags.writeable else arr.copy()
-        if v.ran:   # the trace itself already ran the Python side effects of the first call
+        if v.ran and not v.events:   # the trace already ran the first call's Python side effects
             for sched, a, kw in v.replay:
                 sched.step(*a, **kw)
         v.ran = True
@@ -838,6 +903,9 @@ class CompiledFunction:
         for gv, (kind, x) in zip(g.inputs, v.sources):
             if kind == "lifted":
                 state[gv.target if gv.kind in ("param", "buffer") else gv.name] = x
+            elif kind == "hp":   # a hyper-parameter input: its current value in param_groups
+                ev = [e for e in v.events if e[0] == "hp"][x[0]]
+                state[gv.name] = _new(hp_array(ev[1][ev[2]], x[1]))
         return Program(g, state)
 
 
@@ -864,6 +932,7 @@ def _graph_name(fn):
 
 
 _BROKE = object()
+_RETRY = object()
 
 
 class _InterpretedModule:
@@ -911,6 +980,7 @@ def _make_tracer():
                 self.had_grad = {}
                 self.grad_plan_cache = []
                 self.saw_backward = False
+                self.grad_reset = set()    # id(t): .grad set to None before any backward
 
             def lift(self, t, kind="const", name=None, target=None, dynamic_dims=()):
                 if id(t) in self.lifted:
@@ -949,37 +1019,34 @@ def _make_tracer():
     return _TRACER_CLS()
 
 
-class _SchedulerRecorder:
-    """While tracing, lr scheduler steps run (they change Python floats) and are recorded, so
-    every later call of the compiled program replays them in order."""
-
-    def __init__(self):
-        self.calls = []
-        self.patched = []
+class _SchedulerRecorder(StepRecorder):
+    """StepRecorder (compile_hparams.py) plus a mark when backward() runs inside the step."""
 
     def __enter__(self):
-        from ..optim import lr_scheduler as ls
-        from .autograd import run_backward  # noqa: F401  (marks backward inside the step)
-        rec = self
-        done = set()
-        for obj in vars(ls).values():
-            if isinstance(obj, type) and "step" in vars(obj) and obj not in done:
-                done.add(obj)
-                orig = vars(obj)["step"]
-
-                def wrapper(s, *a, __orig=orig, **kw):
-                    if not getattr(rec, "_inside", False):
-                        rec.calls.append((s, a, kw))
-                    prev = getattr(rec, "_inside", False)
-                    rec._inside = True
-                    try:
-                        return __orig(s, *a, **kw)
-                    finally:
-                        rec._inside = prev
-                obj.step = wrapper
-                self.patched.append((obj, orig))
+        super().__enter__()
         self._patch_backward()
+        self._patch_zero_grad()
         return self
+
+    def _patch_zero_grad(self):
+        """zero_grad(set_to_none=True) before any backward: the program does not depend on
+        whether those .grad were set when it was called (no guard on them, no recompile)."""
+        from ..nn.modules.module import Module
+        from ..optim.optimizer import Optimizer
+
+        def make(orig, params_of):
+            def zero_grad(obj, set_to_none=True):
+                tr = STATE.tracer
+                if tr is not None and set_to_none and not tr.saw_backward:
+                    tr.grad_reset.update(id(p) for p in params_of(obj))
+                return orig(obj, set_to_none)
+            return zero_grad
+        for cls, params_of in ((Optimizer, lambda o: [p for g in o.param_groups
+                                                      for p in g["params"]]),
+                               (Module, lambda m: list(m.parameters()))):
+            orig = vars(cls)["zero_grad"]
+            cls.zero_grad = make(orig, params_of)
+            self.patched.append((cls, "zero_grad", orig))
 
     def _patch_backward(self):
         from . import autograd
@@ -992,14 +1059,8 @@ class _SchedulerRecorder:
         autograd.run_backward = run_backward
         self._orig_backward = orig
 
-    def __exit__(self, *exc):
-        self.restore()
-        return False
-
     def restore(self):
-        for obj, orig in reversed(self.patched):
-            obj.step = orig
-        self.patched = []
+        super().restore()
         if getattr(self, "_orig_backward", None) is not None:
             from . import autograd
             autograd.run_backward = self._orig_backward

@@ -302,7 +302,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 # --- binary ------------------------------------------------------------------------------------
 def add(input, other, *, alpha=1):
-    if alpha != 1:
+    if isinstance(alpha, Tensor) or alpha != 1:   # a traced 0-d lr must not branch
         other = other * alpha
     return binary(P.ADD, input, other)
 
@@ -320,7 +320,7 @@ def sub(input, other, *, alpha=1):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                            "If you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
-    if alpha != 1:
+    if isinstance(alpha, Tensor) or alpha != 1:   # a traced 0-d lr must not branch
         other = other * alpha
     return binary(P.SUB, input, other)
 
@@ -527,13 +527,13 @@ def lerp(input, end, weight):
 def addcmul(input, tensor1, tensor2, *, value=1):
     if _AMP.on and "addcmul" in _AMP.ops:
         return _AMP.call("addcmul", addcmul, input, tensor1, tensor2, value=value)
-    return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
+    return input + value * tensor1 * tensor2 if isinstance(value, Tensor) or value != 1 else input + tensor1 * tensor2
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
     if _AMP.on and "addcdiv" in _AMP.ops:
         return _AMP.call("addcdiv", addcdiv, input, tensor1, tensor2, value=value)
-    return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
+    return input + value * (tensor1 / tensor2) if isinstance(value, Tensor) or value != 1 else input + tensor1 / tensor2
 
 
 def masked_fill(input, mask, value):
