@@ -11,11 +11,11 @@ import sys
 
 import numpy as np
 
-import ember
-from benchmarks.harness import compare, print_table, try_torch
+from benchmarks.harness import compare, report, training_steps, try_torch
 
 
-def build(nn):
+def build(lib):
+    nn = lib.nn
     return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
                          nn.Linear(512, 10))
 
@@ -34,35 +34,10 @@ def main():
     x = rng.standard_normal((128, 784)).astype(np.float32)
     y = rng.integers(0, 10, 128)
 
-    em = build(ember.nn)
-    e_opt = ember.optim.Adam(em.parameters(), lr=1e-3)
-    ex, ey = ember.tensor(x), ember.tensor(y)
-
-    def ember_step():
-        e_opt.zero_grad()
-        loss = ember.nn.functional.cross_entropy(em(ex), ey)
-        loss.backward()
-        e_opt.step()
-
-    torch_step = None
-    if torch:
-        tm = build(torch.nn)
-        tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in em.state_dict().items()})
-        t_opt = torch.optim.Adam(tm.parameters(), lr=1e-3)
-        tx, ty = torch.tensor(x), torch.tensor(y)
-
-        def torch_step():
-            t_opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(tm(tx), ty)
-            loss.backward()
-            t_opt.step()
-
+    ember_step, torch_step = training_steps(torch, build, "Adam", "cross_entropy", x, y, lr=1e-3)
     row = compare("MLP 784-512-512-10 training step, batch 128 (Adam)", ember_step, torch_step,
                   target=1.5, repeat=7, budget=0.3)
-    print_table("ember.nn MLP training step vs PyTorch eager", [row])
-    print(f"ember {row.ember_s * 1e3:.2f} ms, torch "
-          f"{row.torch_s * 1e3 if row.torch_s else float('nan'):.2f} ms, ratio "
-          f"{row.ratio if row.ratio else float('nan'):.2f}")
+    report("ember.nn MLP training step vs PyTorch eager", row)
 
     if "--no-leak" not in sys.argv:
         for _ in range(50):

@@ -103,3 +103,69 @@ def try_torch():
         return torch
     except ImportError:
         return None
+
+
+def pin_threads(argv):
+    """`--threads N` pins BLAS (ember's NumPy) and PyTorch to N threads.  Call it before NumPy is
+    imported: OpenBLAS reads the variable once.  On a busy machine, multi-threaded BLAS timings
+    swing by 100x.  Returns N, or None when not given."""
+    import os
+    threads = int(argv[argv.index("--threads") + 1]) if "--threads" in argv else None
+    if threads:
+        os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(threads)
+    return threads
+
+
+def interleaved(name, ember_fn, torch_fn, target, steps=30, warmup=3):
+    """Median seconds per step of each side, timed one step at a time in alternation, so load
+    from other processes hits both sides alike (the machine this was written on is shared)."""
+    for _ in range(warmup):
+        ember_fn()
+        if torch_fn:
+            torch_fn()
+    e, t = [], []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        ember_fn()
+        e.append(time.perf_counter() - t0)
+        if torch_fn:
+            t0 = time.perf_counter()
+            torch_fn()
+            t.append(time.perf_counter() - t0)
+    return Row(name, statistics.median(e), statistics.median(t) if t else None, target)
+
+
+def report(title, row, threads=None):
+    print_table(title, [row])
+    ratio = f"{row.ratio:.2f}" if row.ratio else "-"
+    torch_ms = f"{row.torch_s * 1e3:.2f}" if row.torch_s else "-"
+    print(f"threads: {threads or 'default'}; ember {row.ember_s * 1e3:.2f} ms, "
+          f"torch {torch_ms} ms, ratio {ratio}  ({machine()})")
+
+
+def _training_step(lib, model, optimizer, loss, x, y, optimizer_kwargs):
+    opt = getattr(lib.optim, optimizer)(model.parameters(), **optimizer_kwargs)
+    loss_fn = getattr(lib.nn.functional, loss)
+    x, y = lib.tensor(x), lib.tensor(y)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def training_steps(torch, build, optimizer, loss, x, y, **optimizer_kwargs):
+    """One training step (zero_grad, loss, backward, optimizer step) as a zero-argument callable
+    for ember and, when torch is not None, for PyTorch starting from the same weights.
+    build(lib) makes the model from `ember` or `torch`; optimizer and loss are names in lib.optim
+    and lib.nn.functional; x and y are NumPy arrays.  Returns (ember_step, torch_step or None)."""
+    import ember
+    em = build(ember)
+    ember_step = _training_step(ember, em, optimizer, loss, x, y, optimizer_kwargs)
+    if torch is None:
+        return ember_step, None
+    tm = build(torch)
+    tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in em.state_dict().items()})
+    return ember_step, _training_step(torch, tm, optimizer, loss, x, y, optimizer_kwargs)
