@@ -7,6 +7,7 @@ round trip costs ~20 us, so below PARALLEL_MIN elements it would only add latenc
 """
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -54,17 +55,64 @@ def _get_pool():
     return _pool
 
 
+CHUNKS_PER_THREAD = 4          # dynamic claiming balances a late or preempted helper (_run_chunks)
+CHUNK_MIN = 1 << 18            # elements per chunk: ~0.1 ms of work, so per-chunk cost is noise
+
+
 def _bounds(n, parts):
     step = -(-n // parts)
     return [(i, min(i + step, n)) for i in range(0, n, step)]
 
 
+def _chunk_count(n, threads):
+    """Several chunks per thread (not one): see _run_chunks."""
+    return max(threads, min(CHUNKS_PER_THREAD * threads, n // CHUNK_MIN))
+
+
 def _run_chunks(work, bounds):
-    """Run work(lo, hi) for each chunk: the first in this thread, the rest on the pool."""
+    """[work(lo, hi) for (lo, hi) in bounds], run by this thread and the pool together.
+
+    Chunks are claimed one at a time from a shared counter instead of being handed out one per
+    thread.  Waking a sleeping pool thread takes 0.05-0.2 ms on a VM, and on a shared machine the
+    pool thread may not be scheduled at all for a while; with a fixed split the caller would wait
+    for that late thread's whole share.  Here the caller keeps claiming chunks, a late helper only
+    takes what is left, and a helper that starts after everything is claimed returns at once
+    (nobody waits for it).  Results stay in chunk order, so reductions are deterministic."""
+    n = len(bounds)
+    if n == 1:
+        return [work(*bounds[0])]
+    results = [None] * n
+    claim = itertools.count().__next__      # atomic under the GIL
+    left = [n]
+    errors = []
+    lock = threading.Lock()
+    done = [None]
+
+    def drain():
+        while True:
+            i = claim()
+            if i >= n:
+                return
+            try:
+                results[i] = work(*bounds[i])
+            except BaseException as e:  # re-raised in the caller
+                errors.append(e)
+            with lock:
+                left[0] -= 1
+                if left[0] == 0 and done[0] is not None:
+                    done[0].set()
+
     pool = _get_pool()
-    futures = [pool.submit(work, lo, hi) for lo, hi in bounds[1:]]
-    results = [work(*bounds[0])]
-    results.extend(f.result() for f in futures)
+    for _ in range(min(_threads, n) - 1):
+        pool.submit(drain)
+    drain()
+    if left[0]:
+        with lock:  # the helper that finishes the last chunk sets it (under the same lock)
+            finished = done[0] = threading.Event() if left[0] else None
+        if finished is not None:
+            finished.wait()
+    if errors:
+        raise errors[0]
     return results
 
 
@@ -86,11 +134,12 @@ def elementwise(fn, *arrays):
     def work(lo, hi):
         fn(*(a[lo:hi] for a in flat), out=out_flat[lo:hi])
 
-    _run_chunks(work, _bounds(first.size, _threads))
+    _run_chunks(work, _bounds(first.size, _chunk_count(first.size, _threads)))
     return out
 
 
 _LANES = 4096
+_EINSUM_ROW_MAX = 8192   # einsum adds a row in SIMD lanes, each lane sequentially: keep lanes short
 _REDUCERS = {np.add, np.maximum, np.minimum, np.multiply, np.logical_or, np.logical_and}
 
 
@@ -115,16 +164,39 @@ def reduce(ufunc, x, dims, dtype=None):
                 return ufunc.reduce(rows, dtype=dtype) + ufunc.reduce(chunk[body:], dtype=dtype)
             return ufunc.reduce(chunk, dtype=dtype)
 
-        partials = _run_chunks(part, _bounds(flat.size, _threads))
+        partials = _run_chunks(part, _bounds(flat.size, _chunk_count(flat.size, _threads)))
         total = ufunc.reduce(np.asarray(partials), dtype=dtype)
         return np.asarray(total).reshape((1,) * x.ndim)
+    out_shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape))
+    kept = x.ndim - len(dims)
+    if sorted(dims) == list(range(kept, x.ndim)):
+        # reducing the trailing dims of a C-contiguous array: independent contiguous rows
+        rows2 = x.reshape(-1, x.size // max(1, int(np.prod(x.shape[:kept], dtype=np.int64))))
+        if rows2.shape[0] >= _threads:
+            return _row_reduce(ufunc, rows2, dtype).reshape(out_shape)
     if 0 not in dims and x.shape[0] >= _threads:
-        out_shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape))
         out = np.empty(out_shape, dtype or x.dtype)
 
         def rows(lo, hi):
             ufunc.reduce(x[lo:hi], axis=dims, keepdims=True, dtype=dtype, out=out[lo:hi])
 
-        _run_chunks(rows, _bounds(x.shape[0], _threads))
+        _run_chunks(rows, _bounds(x.shape[0], min(x.shape[0], _chunk_count(x.size, _threads))))
         return out
     return ufunc.reduce(x, axis=dims, keepdims=True, dtype=dtype)
+
+
+def _row_reduce(ufunc, x2, dtype):
+    """ufunc.reduce(x2, axis=1) of a C-contiguous 2-D array, rows split across cores.  Float row
+    sums go through einsum('ij->i'): ~20% faster than add.reduce's pairwise loop, and with rows of
+    at most _EINSUM_ROW_MAX each SIMD lane adds at most a few hundred values."""
+    n_rows, n_cols = x2.shape
+    out = np.empty(n_rows, dtype or x2.dtype)
+    if (ufunc is np.add and x2.dtype.kind == "f" and x2.dtype.itemsize >= 4 and out.dtype == x2.dtype
+            and n_cols <= _EINSUM_ROW_MAX):
+        def rows(lo, hi):
+            np.einsum("ij->i", x2[lo:hi], out=out[lo:hi])
+    else:
+        def rows(lo, hi):
+            ufunc.reduce(x2[lo:hi], axis=1, dtype=dtype, out=out[lo:hi])
+    _run_chunks(rows, _bounds(n_rows, min(n_rows, _chunk_count(x2.size, _threads))))
+    return out
