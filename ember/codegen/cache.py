@@ -10,7 +10,7 @@ import hashlib
 import os
 import tempfile
 
-CODEGEN_VERSION = "numpy-1"
+CODEGEN_VERSION = "numpy-2"
 
 
 def cache_dir():
