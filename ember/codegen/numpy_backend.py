@@ -63,6 +63,15 @@ def _same_rule(rule, prim):
     return prim in _WRAPPED
 
 
+def _takes_out(rule):
+    """The registry rule accepts out= (an array of the result's shape and dtype to write into)."""
+    import inspect
+    try:
+        return "out" in inspect.signature(rule).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _dt_name(d):
     return f"DT_{d.short}"
 
@@ -234,8 +243,12 @@ class _Emitter:
             args = ", ".join(f"{k}={self.lit(x)}" for k, x in kw.items())
         pos = ", ".join(self.names[x] for x in ins)
         sep = ", " if pos and args else ""
-        L(f"{name} = _asarray(OP_{prim}({pos}{sep}{args}))")
         b = self.out_kw(v)
+        if b and _takes_out(n.prim.numpy):
+            # the rule writes into the planned buffer (or the input it updates): no fresh result
+            L(f"{name} = OP_{prim}({pos}{sep}{args}{b})")
+            return
+        L(f"{name} = _asarray(OP_{prim}({pos}{sep}{args}))")
         if b and self.plan is not None and v in self.plan.inplace:
             # planned to live in an input's memory: copy it there now
             t = self.names[self.plan.inplace[v]]

@@ -95,7 +95,8 @@ def _gemm(a, b):
     return out
 
 
-def _conv_np(x, w, stride, padding, dilation, groups):
+def _conv_np(x, w, stride, padding, dilation, groups, out=None):
+    res = out       # out= (a planned buffer); the name `out` is the output size below
     kernel = tuple(w.shape[2:])
     out = tuple(conv_out_size(n, k, s, p, d)
                 for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
@@ -104,7 +105,8 @@ def _conv_np(x, w, stride, padding, dilation, groups):
     o = w.shape[0]
     p = int(np.prod(out))
     wm = w.reshape(groups, o // groups, -1)
-    y = np.empty((n, o, p), np.result_type(x, w))
+    # a planned buffer is C-contiguous with the result's shape and dtype
+    y = np.empty((n, o, p), np.result_type(x, w)) if res is None else res.reshape(n, o, p)
     for a, b in _batches(n, c * int(np.prod(kernel)) * p * x.itemsize):
         cols = _columns(xp[a:b], kernel, out, stride, dilation, groups)
         # a few large GEMMs: many small ones are slow when BLAS threads are oversubscribed
@@ -167,7 +169,7 @@ def _col2im(img, cols, kernel, out, stride, dilation):
         img[key] += cols[(slice(None),) + kpos]
 
 
-def _conv_transpose_np(x, w, stride, padding, output_padding, dilation, groups):
+def _conv_transpose_np(x, w, stride, padding, output_padding, dilation, groups, out=None):
     kernel = tuple(w.shape[2:])
     nd = len(kernel)
     n, cin = x.shape[:2]
@@ -188,8 +190,15 @@ def _conv_transpose_np(x, w, stride, padding, output_padding, dilation, groups):
         _col2im(img[a:b].transpose((1, 0) + tuple(range(2, 2 + nd))), cols, kernel, inp, stride,
                 dilation)
     if full != size or any(padding):
-        img = np.ascontiguousarray(img[(slice(None), slice(None)) + tuple(
-            slice(p_, p_ + o_) for p_, o_ in zip(padding, size))])
+        crop = img[(slice(None), slice(None)) + tuple(
+            slice(p_, p_ + o_) for p_, o_ in zip(padding, size))]
+        if out is not None:
+            np.copyto(out, crop)
+            return out
+        img = np.ascontiguousarray(crop)
+    if out is not None:
+        np.copyto(out, img)
+        return out
     return img
 
 
@@ -251,7 +260,8 @@ def _infer_max_pool_indices(x, kernel, stride, padding, dilation, ceil_mode):
     return Meta(tuple(x.shape[:-nd]) + out, dt.int64)
 
 
-def _max_pool_indices_np(x, kernel, stride, padding, dilation, ceil_mode):
+def _max_pool_indices_np(x, kernel, stride, padding, dilation, ceil_mode, out=None):
+    res = out       # out= (a planned buffer); the name `out` is the output size below
     nd = len(kernel)
     lead = x.shape[:-nd]
     size = x.shape[-nd:]
@@ -299,6 +309,9 @@ def _max_pool_indices_np(x, kernel, stride, padding, dilation, ceil_mode):
     for i in range(nd):
         grid = (np.arange(out[i]) * stride[i] - padding[i]) * place[i]
         base = base + grid.reshape(tuple(-1 if j == i else 1 for j in range(nd)))
+    if res is not None:
+        np.add(np.take(off, arg), base, out=res.reshape(arg.shape))
+        return res
     return (np.take(off, arg) + base).reshape(lead + out)
 
 
@@ -325,10 +338,19 @@ def _flat_index(index, size):
     return (index.reshape(rows, -1) + (np.arange(rows, dtype=np.int64) * size)[:, None]).ravel()
 
 
-def _pool_gather_np(x, index, unique):
+def _pool_gather_np(x, index, unique, out=None):
     if x.ndim == 1 or index.size == 0:
-        return np.take_along_axis(x, index, -1)
-    return np.take(x.reshape(-1), _flat_index(index, x.shape[-1])).reshape(index.shape)
+        res = np.take_along_axis(x, index, -1)
+        if out is not None:
+            np.copyto(out, res)
+            return out
+        return res
+    flat = _flat_index(index, x.shape[-1])
+    if out is not None:
+        # mode="clip" is unbuffered (indices come from max_pool_indices: always in range)
+        np.take(x.reshape(-1), flat, out=out.reshape(-1), mode="clip")
+        return out
+    return np.take(x.reshape(-1), flat).reshape(index.shape)
 
 
 POOL_GATHER = define("pool_gather", family="conv", infer=_infer_pool_gather,
@@ -343,9 +365,13 @@ def _infer_pool_scatter(g, index, size, unique):
     return Meta(tuple(g.shape[:-1]) + (size,), g.dtype)
 
 
-def _pool_scatter_np(g, index, size, unique):
+def _pool_scatter_np(g, index, size, unique, out=None):
     lead = g.shape[:-1]
-    out = np.zeros(int(np.prod(lead)) * size, g.dtype)
+    if out is None:
+        out = np.zeros(int(np.prod(lead)) * size, g.dtype)
+    else:
+        out = out.reshape(-1)
+        out.fill(0)
     if g.size == 0:
         return out.reshape(lead + (size,))
     flat = _flat_index(index, size)
