@@ -24,6 +24,7 @@ from .tensor import Tensor, Size, _dim
 from ..amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 _ndarray = np.ndarray
+_PARALLEL_MIN = _cpu.PARALLEL_MIN
 _new_tensor = Tensor.__new__
 _result_type = dt.result_type
 _BY_NP = dt.BY_NP
@@ -135,7 +136,7 @@ def _fast_binary(prim):
             if a.dtype is b.dtype and a.shape == b.shape:
                 if STATE.grad_enabled and (self._requires_grad or other._requires_grad):
                     return bind(prim, self, other)  # already shape- and dtype-strict
-                out = np_fn(a, b)
+                out = np_fn(a, b) if a.size < _PARALLEL_MIN else _cpu.elementwise(np_fn, a, b)
                 if out.__class__ is not _ndarray:
                     out = np.asarray(out)
                 t = _new_tensor(Tensor)

@@ -55,7 +55,7 @@ def _get_pool():
     return _pool
 
 
-CHUNKS_PER_THREAD = 4          # dynamic claiming balances a late or preempted helper (_run_chunks)
+CHUNKS_PER_THREAD = 8          # dynamic claiming balances a late or preempted helper (_run_chunks)
 CHUNK_MIN = 1 << 18            # elements per chunk: ~0.1 ms of work, so per-chunk cost is noise
 
 

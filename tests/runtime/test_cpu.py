@@ -125,3 +125,20 @@ def test_large_frontend_ops_match_torch(two_threads, op):
     got, want = run(ember, ea, eb), run(torch, ta, tb)
     assert tuple(got.shape) == tuple(want.shape)
     assert_close(got, want, rtol=1e-5, atol=1e-3 if op == "sum_all" else 1e-5)
+
+
+def test_large_same_shape_binary_dunder_goes_through_the_splitter(two_threads, monkeypatch):
+    seen = []
+    real = cpu.elementwise
+
+    def spy(fn, *arrays):
+        seen.append(fn)
+        return real(fn, *arrays)
+
+    monkeypatch.setattr(cpu, "elementwise", spy)
+    a, b = ember.tensor(_rand(N, seed=8)), ember.tensor(_rand(N, seed=9))
+    np.testing.assert_array_equal((a * b).numpy(), a.numpy() * b.numpy())
+    assert seen == [np.multiply]
+    small = ember.tensor(_rand(16))
+    small * small
+    assert seen == [np.multiply]  # small ops stay on the direct NumPy call
