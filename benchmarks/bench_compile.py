@@ -1,7 +1,13 @@
 """ember.compile on whole training steps (forward, cross-entropy, backward, optimizer step).
 
-    python -m benchmarks.bench_compile                  # everything, torch.compile included
+    python -m benchmarks.bench_compile                  # single-threaded, then default threads
+    python -m benchmarks.bench_compile --threads 1      # one configuration only
     python -m benchmarks.bench_compile --no-torch-compile
+
+With no ``--threads`` the script runs itself twice, one configuration after the other: pinned to
+one thread (OpenBLAS, ``EMBER_NUM_THREADS``, PyTorch; the numbers that hold on a loaded machine)
+and with every library's default thread count.  torch.compile's cold compile (minutes) is timed in
+the default-threads run only.  The load average is printed before and after each run.
 
 Rows: compiled ember vs PyTorch eager (ratio < 1: ember faster), compiled vs ember eager, cold
 compile times (trace + passes + codegen, disk cache off) vs torch.compile's cold compile, peak
@@ -11,11 +17,27 @@ compiled MLP step (where NumPy's one pass per op shows).
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 import tracemalloc
 
-import numpy as np
+
+def _pin_threads(argv):
+    """--threads N: every library to N threads (before NumPy loads: OpenBLAS reads it once)."""
+    if "--threads" not in argv:
+        return None
+    n = argv[argv.index("--threads") + 1]
+    if n == "default":
+        return None
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "EMBER_NUM_THREADS"):
+        os.environ[var] = n
+    return int(n)
+
+
+THREADS = _pin_threads(sys.argv[1:]) if __name__ == "__main__" else None
+
+import numpy as np  # noqa: E402
 
 os.environ.setdefault("EMBER_COMPILE_CACHE", "0")   # cold compiles are measured cold
 
@@ -123,43 +145,61 @@ def peak_bytes(fn, n=3):
     return peak
 
 
-def kernel_profile(c, ex, ey, top=8):
-    """Per fusion group: summed time of its nodes when each runs as its own NumPy call."""
-    from ember.ir.interpret import Interpreter
+def kernel_profile(c, ex, ey, top=8, calls=30):
+    """The slowest lines of the generated module: each statement of ``call`` timed in place over
+    `calls` real steps (the module is re-executed with a timer around every statement)."""
     v = c.variants[-1]
-    g = v.pipeline.graph if v.pipeline is not None else v.graph
-    if v.pipeline is None:
+    head, sep, body = v.module.source.partition("def call(args, seeds, B):\n")
+    if not sep:
         return []
-    fusion = g.fusion
-    interp = Interpreter(g)
-    arrays = []
-    for kind, src in v.sources:
-        arrays.append((ex if src == 0 else ey)._data if kind == "arg" else
-                      (src.grad._data if kind == "grad" else src._data))
-    vals = [np.array(a, copy=True) for a in arrays]
-    per_node = []
-    with np.errstate(all="ignore"):
-        for fn, ins, params, symbolic, name in interp.steps:
-            args = [vals[j] for j in ins]
-            t0 = time.perf_counter()
-            for _ in range(20):
-                out = fn(*args, **params)
-            per_node.append((time.perf_counter() - t0) / 20)
-            vals.append(np.asarray(out))
-    idx = {n: i for i, n in enumerate(g.nodes)}
-    rows = []
-    for grp in fusion.kernels:
-        t = sum(per_node[idx[n]] for n in grp.nodes)
-        rows.append((t, grp.kind, len(grp.nodes), grp.shape,
-                     ", ".join(n.prim.name for n in grp.nodes[:6]) +
-                     (" ..." if len(grp.nodes) > 6 else "")))
-    rows.sort(key=lambda r: -r[0])
+    lines = body.rstrip("\n").split("\n")
+    timed = ["def call(args, seeds, B):", "    _p = _perf"]
+    for i, ln in enumerate(lines):
+        st = ln.strip()
+        if st.startswith("return") or not ln.startswith("    ") or ln.startswith("     "):
+            timed.append(ln)
+            continue
+        timed.append(f"    _s = _p(); {st}; _T[{i}] += _p() - _s")
+    ns = {"_perf": time.perf_counter, "_T": [0.0] * len(lines)}
+    exec(compile(head + "\n".join(timed) + "\n", "<profiled>", "exec"), ns)
+    original = v.module.call
+    v.module.call = ns["call"]
+    try:
+        c(ex, ey)
+        ns["_T"][:] = [0.0] * len(lines)
+        for _ in range(calls):
+            c(ex, ey)
+    finally:
+        v.module.call = original
+    rows = sorted(((t / calls, lines[i].strip()) for i, t in enumerate(ns["_T"])), reverse=True)
     return rows[:top]
+
+
+def _both(argv):
+    """Run the single-threaded and the default-threads configuration, one after the other."""
+    rc = 0
+    for label, extra in (("single-threaded (--threads 1)", ["--threads", "1",
+                                                            "--no-torch-compile"]),
+                         ("default threads", ["--threads", "default"])):
+        print(f"\n## {label}\n", flush=True)
+        env = dict(os.environ)
+        rc |= subprocess.call([sys.executable, "-m", "benchmarks.bench_compile"] + argv + extra,
+                              env=env)
+    return rc
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if "--threads" not in argv:
+        return _both(argv)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     torch = try_torch()
+    if torch is not None and THREADS:
+        torch.set_num_threads(THREADS)
+    if torch is not None:
+        print(f"threads: torch {torch.get_num_threads()}, EMBER_NUM_THREADS="
+              f"{os.environ.get('EMBER_NUM_THREADS', 'default')}, OPENBLAS_NUM_THREADS="
+              f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
     rows, cold, mem, prof = [], [], [], []
     targets = {"mlp": 1.0, "cnn": 2.0, "transformer": 1.4}
     for kind in ("mlp", "cnn", "transformer"):
@@ -195,13 +235,13 @@ def main(argv=None):
     for kind, pc, pe in mem:
         print(f"| {kind} | {pc / 1e6:.2f} MB | {pe / 1e6:.2f} MB |")
     if prof:
-        print("\n| MLP step: slowest kernel groups (one NumPy pass per node) | kind | nodes | "
-              "shape | time |")
-        print("|---|---|---|---|---|")
-        for t, kind, n, shape, names in prof:
-            print(f"| {names} | {kind} | {n} | {list(shape)} | {t * 1e6:.1f} us |")
+        print("\n| MLP step: slowest statements of the generated code | time per step |")
+        print("|---|---|")
+        for t, line in prof:
+            print(f"| `{line[:100]}` | {t * 1e6:.1f} us |")
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"\n({machine()})")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
