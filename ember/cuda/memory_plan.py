@@ -50,18 +50,16 @@ def _variant_for(cf, args, kwargs):
     flat, _, sigs = C._flatten_args(args, kwargs)
     if cf._objs is None:
         cf._objs = C._reached_objects(cf.fn)
-    state_vals, cf._labels = C._state_guard(cf._objs)
+    state = C._state_guard(cf._objs)
+    cf._labels = state[1]
     grad = STATE.grad_enabled
-    for v in cf.variants:
-        env = {}
-        if v.grad_enabled == grad and len(v.arg_sigs) == len(sigs) and \
-                v.state_vals == state_vals and \
-                all(C._sig_matches(w, g, env) for w, g in zip(v.arg_sigs, sigs)) and \
-                cf._lifted_ok(v) and cf._symbols_ok(v, env):
-            return v, env
+    found = cf.find_variant(sigs, state, grad)
+    if found is not None:
+        return found
     v = C.Variant()
     v.grad_enabled = grad
-    v.state_vals = state_vals
+    v.hp_keys = frozenset(cf.hp_keys)
+    v.state_vals = C._guarded(state, v.hp_keys)
     cf._trace(v, flat, sigs, cf._dynamic_dims(sigs), args, kwargs)
     cf.variants.append(v)
     cf.stats["compiles"] += 1

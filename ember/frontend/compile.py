@@ -351,18 +351,27 @@ class CompiledFunction:
         state = _state_guard(self._objs)
         self._labels = state[1]
         grad = STATE.grad_enabled
+        found = self.find_variant(sigs, state, grad)
+        if found is not None:
+            v = found[0]
+            self.stats["cache_hits"] += 1
+            _GLOBAL["cache_hits"] += 1
+            if v.eager is not None:
+                return self._eager(args, kwargs)
+            return self._run(v, flat, args, kwargs)
+        return self._compile_and_run(flat, sigs, state, grad, args, kwargs)
+
+    def find_variant(self, sigs, state, grad):
+        """(variant, symbol bindings) of the cached program whose guards these arguments pass,
+        or None.  The one lookup: calls and memory_plan() must agree on it."""
         for v in self.variants:
             env = {}
             if v.grad_enabled == grad and len(v.arg_sigs) == len(sigs) and \
                     v.state_vals == _guarded(state, v.hp_keys) and \
                     all(_sig_matches(w, g, env) for w, g in zip(v.arg_sigs, sigs)) and \
                     self._lifted_ok(v) and self._symbols_ok(v, env):
-                self.stats["cache_hits"] += 1
-                _GLOBAL["cache_hits"] += 1
-                if v.eager is not None:
-                    return self._eager(args, kwargs)
-                return self._run(v, flat, args, kwargs)
-        return self._compile_and_run(flat, sigs, state, grad, args, kwargs)
+                return v, env
+        return None
 
     def _lifted_ok(self, v):
         for t, dtype, shape, has_grad in v.lifted:
