@@ -97,7 +97,8 @@ class AvgPool3d(_AvgPoolNd):
     _fn = staticmethod(FP.avg_pool3d)
 
 
-class _AdaptiveAvgPoolNd(Module):
+class _AdaptivePoolNd(Module):
+    """Shared by the adaptive avg and max pools: the output size is the only shape argument."""
     __constants__ = ["output_size"]
     _fn = None
 
@@ -112,6 +113,10 @@ class _AdaptiveAvgPoolNd(Module):
         return f"output_size={self.output_size}"
 
 
+class _AdaptiveAvgPoolNd(_AdaptivePoolNd):
+    pass
+
+
 class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     _fn = staticmethod(FP.adaptive_avg_pool1d)
 
@@ -124,20 +129,15 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     _fn = staticmethod(FP.adaptive_avg_pool3d)
 
 
-class _AdaptiveMaxPoolNd(Module):
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
     __constants__ = ["output_size", "return_indices"]
-    _fn = None
 
     def __init__(self, output_size, return_indices=False):
-        super().__init__()
-        self.output_size = output_size
+        super().__init__(output_size)
         self.return_indices = return_indices
 
     def forward(self, input):
         return type(self)._fn(input, self.output_size, self.return_indices)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
 
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
