@@ -22,6 +22,17 @@ def _affine_parameters(module, affine, shape, bias, dtype):
                               else None)
 
 
+def _as_shape(normalized_shape):
+    if isinstance(normalized_shape, numbers.Integral):
+        return (normalized_shape,)
+    return tuple(normalized_shape)
+
+
+def _repr_with_bias(module, template):
+    """extra_repr from the module's attributes plus ``use_bias`` (whether it has a bias)."""
+    return template.format(**module.__dict__, use_bias=module.bias is not None)
+
+
 def _reset_affine(weight, bias):
     init.ones_(weight)
     if bias is not None:
@@ -31,6 +42,7 @@ def _reset_affine(weight, bias):
 class _NormBase(Module):
     """Shared state of batch and instance norm: affine parameters and running statistics."""
     _version = 2
+    _input_dims = ()  # the input ranks a concrete subclass accepts, e.g. (2, 3)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
@@ -64,12 +76,16 @@ class _NormBase(Module):
             _reset_affine(self.weight, self.bias)
 
     def _check_input_dim(self, input):
-        raise NotImplementedError
+        if not self._input_dims:
+            raise NotImplementedError
+        if input.dim() not in self._input_dims:
+            ranks = " or ".join(f"{d}D" for d in self._input_dims)
+            raise ValueError(f"expected {ranks} input (got {input.dim()}D input)")
 
     def extra_repr(self):
-        return ("{num_features}, eps={eps}, momentum={momentum}, affine={affine}, "
-                "bias={use_bias}, track_running_stats={track_running_stats}".format(
-                    **self.__dict__, use_bias=self.bias is not None))
+        return _repr_with_bias(self, "{num_features}, eps={eps}, momentum={momentum}, "
+                               "affine={affine}, bias={use_bias}, "
+                               "track_running_stats={track_running_stats}")
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
@@ -109,21 +125,15 @@ class _BatchNorm(_NormBase):
 
 
 class BatchNorm1d(_BatchNorm):
-    def _check_input_dim(self, input):
-        if input.dim() != 2 and input.dim() != 3:
-            raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+    _input_dims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    def _check_input_dim(self, input):
-        if input.dim() != 4:
-            raise ValueError(f"expected 4D input (got {input.dim()}D input)")
+    _input_dims = (4,)
 
 
 class BatchNorm3d(_BatchNorm):
-    def _check_input_dim(self, input):
-        if input.dim() != 5:
-            raise ValueError(f"expected 5D input (got {input.dim()}D input)")
+    _input_dims = (5,)
 
 
 class _InstanceNorm(_NormBase):
@@ -133,7 +143,7 @@ class _InstanceNorm(_NormBase):
                          bias=bias)
 
     def _get_no_batch_dim(self):
-        raise NotImplementedError
+        return self._input_dims[0]  # the unbatched rank; the batched one is one more
 
     def forward(self, input):
         self._check_input_dim(input)
@@ -143,51 +153,31 @@ class _InstanceNorm(_NormBase):
                 raise ValueError(f"expected input's size at dim={feature_dim} to match "
                                  f"num_features ({self.num_features}), but got: "
                                  f"{input.size(feature_dim)}.")
-        if input.dim() == self._get_no_batch_dim():
-            return F.instance_norm(input.unsqueeze(0), self.running_mean, self.running_var,
-                                   self.weight, self.bias,
-                                   self.training or not self.track_running_stats,
-                                   self.momentum if self.momentum is not None else 0.0,
-                                   self.eps).squeeze(0)
-        return F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
-                               self.training or not self.track_running_stats,
-                               self.momentum if self.momentum is not None else 0.0, self.eps)
+        unbatched = input.dim() == self._get_no_batch_dim()
+        out = F.instance_norm(input.unsqueeze(0) if unbatched else input, self.running_mean,
+                              self.running_var, self.weight, self.bias,
+                              self.training or not self.track_running_stats,
+                              self.momentum if self.momentum is not None else 0.0, self.eps)
+        return out.squeeze(0) if unbatched else out
 
 
 class InstanceNorm1d(_InstanceNorm):
-    def _get_no_batch_dim(self):
-        return 2
-
-    def _check_input_dim(self, input):
-        if input.dim() not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+    _input_dims = (2, 3)
 
 
 class InstanceNorm2d(_InstanceNorm):
-    def _get_no_batch_dim(self):
-        return 3
-
-    def _check_input_dim(self, input):
-        if input.dim() not in (3, 4):
-            raise ValueError(f"expected 3D or 4D input (got {input.dim()}D input)")
+    _input_dims = (3, 4)
 
 
 class InstanceNorm3d(_InstanceNorm):
-    def _get_no_batch_dim(self):
-        return 4
-
-    def _check_input_dim(self, input):
-        if input.dim() not in (4, 5):
-            raise ValueError(f"expected 4D or 5D input (got {input.dim()}D input)")
+    _input_dims = (4, 5)
 
 
 class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  device=None, dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
+        self.normalized_shape = _as_shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         _affine_parameters(self, self.elementwise_affine, self.normalized_shape, bias, dtype)
@@ -201,8 +191,8 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return ("{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}, "
-                "bias={use_bias}".format(**self.__dict__, use_bias=self.bias is not None))
+        return _repr_with_bias(self, "{normalized_shape}, eps={eps}, "
+                               "elementwise_affine={elementwise_affine}, bias={use_bias}")
 
 
 class GroupNorm(Module):
@@ -226,17 +216,15 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return ("{num_groups}, {num_channels}, eps={eps}, affine={affine}, "
-                "bias={use_bias}".format(**self.__dict__, use_bias=self.bias is not None))
+        return _repr_with_bias(self, "{num_groups}, {num_channels}, eps={eps}, affine={affine}, "
+                               "bias={use_bias}")
 
 
 class RMSNorm(Module):
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
                  dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
+        self.normalized_shape = _as_shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if self.elementwise_affine:
