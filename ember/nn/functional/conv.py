@@ -63,13 +63,20 @@ def _add_bias(y, bias, nd):
     return y + bias.reshape((1, -1) + (1,) * nd)
 
 
-def _conv(nd, name, input, weight, bias, stride, padding, dilation, groups):
+def _batched_with_weight(input, weight, nd, name):
+    """(input with a batch dim, whether one was added), after checking the weight's rank and the
+    dtypes of both."""
     x, added = _batched(input, nd, name)
     if weight.ndim != nd + 2:
         raise RuntimeError(f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input "
                            f"{list(x.shape)}, but got {weight.ndim}-dimensional weight of size "
                            f"{list(weight.shape)} instead")
     _check_float(x, weight, name)
+    return x, added
+
+
+def _conv(nd, name, input, weight, bias, stride, padding, dilation, groups):
+    x, added = _batched_with_weight(input, weight, nd, name)
     stride = _tuple(stride, nd, "stride")
     dilation = _tuple(dilation, nd, "dilation")
     if any(s <= 0 for s in stride):
@@ -118,32 +125,32 @@ def _conv(nd, name, input, weight, bias, stride, padding, dilation, groups):
     return y.squeeze(0) if added else y
 
 
+def _autocast_or(impl, nd, public, *args):
+    """``public(*args)`` under autocast when it covers the op, else ``impl(nd, name, *args)``."""
+    name = public.__name__
+    if _AMP.on and name in _AMP.ops:
+        return _AMP.call(name, public, *args)
+    return impl(nd, name, *args)
+
+
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    if _AMP.on and "conv1d" in _AMP.ops:
-        return _AMP.call("conv1d", conv1d, input, weight, bias, stride, padding, dilation, groups)
-    return _conv(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
+    return _autocast_or(_conv, 1, conv1d, input, weight, bias, stride, padding, dilation,
+                        groups)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    if _AMP.on and "conv2d" in _AMP.ops:
-        return _AMP.call("conv2d", conv2d, input, weight, bias, stride, padding, dilation, groups)
-    return _conv(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
+    return _autocast_or(_conv, 2, conv2d, input, weight, bias, stride, padding, dilation,
+                        groups)
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    if _AMP.on and "conv3d" in _AMP.ops:
-        return _AMP.call("conv3d", conv3d, input, weight, bias, stride, padding, dilation, groups)
-    return _conv(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
+    return _autocast_or(_conv, 3, conv3d, input, weight, bias, stride, padding, dilation,
+                        groups)
 
 
 def _conv_transpose(nd, name, input, weight, bias, stride, padding, output_padding, groups,
                     dilation):
-    x, added = _batched(input, nd, name)
-    if weight.ndim != nd + 2:
-        raise RuntimeError(f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input "
-                           f"{list(x.shape)}, but got {weight.ndim}-dimensional weight of size "
-                           f"{list(weight.shape)} instead")
-    _check_float(x, weight, name)
+    x, added = _batched_with_weight(input, weight, nd, name)
     stride = _tuple(stride, nd, "stride")
     padding = _tuple(padding, nd, "padding")
     output_padding = _tuple(output_padding, nd, "output_padding")
@@ -167,26 +174,20 @@ def _conv_transpose(nd, name, input, weight, bias, stride, padding, output_paddi
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    if _AMP.on and "conv_transpose1d" in _AMP.ops:
-        return _AMP.call("conv_transpose1d", conv_transpose1d, input, weight, bias, stride, padding, output_padding, groups, dilation)
-    return _conv_transpose(1, "conv_transpose1d", input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
+    return _autocast_or(_conv_transpose, 1, conv_transpose1d, input, weight, bias, stride,
+                        padding, output_padding, groups, dilation)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    if _AMP.on and "conv_transpose2d" in _AMP.ops:
-        return _AMP.call("conv_transpose2d", conv_transpose2d, input, weight, bias, stride, padding, output_padding, groups, dilation)
-    return _conv_transpose(2, "conv_transpose2d", input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
+    return _autocast_or(_conv_transpose, 2, conv_transpose2d, input, weight, bias, stride,
+                        padding, output_padding, groups, dilation)
 
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    if _AMP.on and "conv_transpose3d" in _AMP.ops:
-        return _AMP.call("conv_transpose3d", conv_transpose3d, input, weight, bias, stride, padding, output_padding, groups, dilation)
-    return _conv_transpose(3, "conv_transpose3d", input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
+    return _autocast_or(_conv_transpose, 3, conv_transpose3d, input, weight, bias, stride,
+                        padding, output_padding, groups, dilation)
 
 
 # --- unfold / fold: im2col and its adjoint, exact (plain indexing, no multiply by one-hots) -----
@@ -202,14 +203,25 @@ def _index_tensor(a):
     return t
 
 
+def _window_args(kernel_size, dilation, padding, stride):
+    """(k, d, p, s): the four window arguments as pairs."""
+    return tuple(_tuple(v, 2, n) for v, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
+                                              (padding, "padding"), (stride, "stride")))
+
+
+def _block_index(rows, cols, k, oh, ow):
+    """Row and column index tensors, both [KH, KW, OH, OW], of every window cell."""
+    shape = (k[0], k[1], oh, ow)
+    return (_F.expand_to(_index_tensor(rows[:, None, :, None]), shape),
+            _F.expand_to(_index_tensor(cols[None, :, None, :]), shape))
+
+
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if input.ndim not in (3, 4):
         raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got "
                            f"{input.ndim}D)")
     x, added = (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
-    k, d, p, s = (_tuple(v, 2, n) for v, n in ((kernel_size, "kernel_size"),
-                                               (dilation, "dilation"), (padding, "padding"),
-                                               (stride, "stride")))
+    k, d, p, s = _window_args(kernel_size, dilation, padding, stride)
     n, c, h, w = x.shape
     rows, oh = _window_index(h, k[0], d[0], p[0], s[0])
     cols, ow = _window_index(w, k[1], d[1], p[1], s[1])
@@ -220,9 +232,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                            "but its components must be at least one.")
     xp = bind(P.PAD, x, pads=((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), value=0.0) \
         if any(p) else x
-    r = _index_tensor(rows[:, None, :, None])
-    q = _index_tensor(cols[None, :, None, :])
-    r, q = _F.expand_to(r, (k[0], k[1], oh, ow)), _F.expand_to(q, (k[0], k[1], oh, ow))
+    r, q = _block_index(rows, cols, k, oh, ow)
     blocks = bind(P.INDEX, xp, r, q, positions=(2, 3))      # [N, C, KH, KW, OH, OW]
     out = blocks.reshape(n, c * k[0] * k[1], oh * ow)
     return out.squeeze(0) if added else out
@@ -234,9 +244,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f"supported (got {input.ndim}D)")
     x, added = (input.unsqueeze(0), True) if input.ndim == 2 else (input, False)
     size = _tuple(output_size, 2, "output_size")
-    k, d, p, s = (_tuple(v, 2, n) for v, n in ((kernel_size, "kernel_size"),
-                                               (dilation, "dilation"), (padding, "padding"),
-                                               (stride, "stride")))
+    k, d, p, s = _window_args(kernel_size, dilation, padding, stride)
     n, ck, blocks = x.shape
     kk = k[0] * k[1]
     if ck % kk != 0:
@@ -253,8 +261,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f"{oh * ow}, but got input.size(2)={blocks}.")
     c = ck // kk
     vals = x.reshape(n, c, k[0], k[1], oh, ow)
-    r = _F.expand_to(_index_tensor(rows[:, None, :, None]), (k[0], k[1], oh, ow))
-    q = _F.expand_to(_index_tensor(cols[None, :, None, :]), (k[0], k[1], oh, ow))
+    r, q = _block_index(rows, cols, k, oh, ow)
     hp, wp = size[0] + 2 * p[0], size[1] + 2 * p[1]
     zeros = x.new_zeros((n, c, hp, wp))
     img = bind(P.INDEX_PUT, zeros, vals, r, q, positions=(2, 3), accumulate=True)
