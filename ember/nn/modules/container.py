@@ -230,6 +230,42 @@ class ModuleList(Module):
         return self
 
 
+def _parameters_repr(items):
+    """One line per (key, value): a tensor's kind, dtype and size, else the object's type."""
+    child_lines = []
+    for k, p in items:
+        if isinstance(p, Tensor):
+            size_str = "x".join(str(size) for size in p.size())
+            parastr = "{} containing: [{} of size {}]".format(
+                "Parameter" if isinstance(p, Parameter) else "Tensor",
+                "torch." + p.dtype.name, size_str)
+            child_lines.append("  (" + str(k) + "): " + parastr)
+        else:
+            child_lines.append("  (" + str(k) + "): Object of type: " + type(p).__name__)
+    return "\n".join(child_lines)
+
+
+def _update_dict(target, pairs, dict_class, update_name, check_iterable_elements):
+    """ModuleDict/ParameterDict.update: from a mapping (or a dict of the same kind), or from an
+    iterable of (key, value) pairs, with PyTorch's errors."""
+    name = dict_class.__name__
+    if not isinstance(pairs, container_abcs.Iterable):
+        raise TypeError(update_name + ".update should be called with an iterable of key/value "
+                        "pairs, but got " + type(pairs).__name__)
+    if isinstance(pairs, (OrderedDict, dict_class, container_abcs.Mapping)):
+        for key, value in pairs.items():
+            target[key] = value
+        return
+    for j, pair in enumerate(pairs):
+        if check_iterable_elements and not isinstance(pair, container_abcs.Iterable):
+            raise TypeError(name + " update sequence element #" + str(j)
+                            + " should be Iterable; is" + type(pair).__name__)
+        if len(pair) != 2:
+            raise ValueError(name + " update sequence element #" + str(j)
+                             + " has length " + str(len(pair)) + "; 2 is required")
+        target[pair[0]] = pair[1]
+
+
 class ModuleDict(Module):
     def __init__(self, modules=None):
         super().__init__()
@@ -272,21 +308,7 @@ class ModuleDict(Module):
         return self._modules.values()
 
     def update(self, modules):
-        if not isinstance(modules, container_abcs.Iterable):
-            raise TypeError("ModuleDict.update should be called with an iterable of key/value "
-                            "pairs, but got " + type(modules).__name__)
-        if isinstance(modules, (OrderedDict, ModuleDict, container_abcs.Mapping)):
-            for key, module in modules.items():
-                self[key] = module
-        else:
-            for j, m in enumerate(modules):
-                if not isinstance(m, container_abcs.Iterable):
-                    raise TypeError("ModuleDict update sequence element #" + str(j)
-                                    + " should be Iterable; is" + type(m).__name__)
-                if not len(m) == 2:
-                    raise ValueError("ModuleDict update sequence element #" + str(j)
-                                     + " has length " + str(len(m)) + "; 2 is required")
-                self[m[0]] = m[1]
+        _update_dict(self, modules, ModuleDict, "ModuleDict", check_iterable_elements=True)
 
 
 class ParameterList(Module):
@@ -342,17 +364,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        child_lines = []
-        for k, p in enumerate(self):
-            if isinstance(p, Tensor):
-                size_str = "x".join(str(size) for size in p.size())
-                parastr = "{} containing: [{} of size {}]".format(
-                    "Parameter" if isinstance(p, Parameter) else "Tensor",
-                    "torch." + p.dtype.name, size_str)
-                child_lines.append("  (" + str(k) + "): " + parastr)
-            else:
-                child_lines.append("  (" + str(k) + "): Object of type: " + type(p).__name__)
-        return "\n".join(child_lines)
+        return _parameters_repr(enumerate(self))
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterList should not be called.")
@@ -430,31 +442,12 @@ class ParameterDict(Module):
         return (self[k] for k in self._keys)
 
     def update(self, parameters):
-        if not isinstance(parameters, container_abcs.Iterable):
-            raise TypeError("ParametersDict.update should be called with an iterable of "
-                            "key/value pairs, but got " + type(parameters).__name__)
-        if isinstance(parameters, (OrderedDict, ParameterDict, container_abcs.Mapping)):
-            for key, parameter in parameters.items():
-                self[key] = parameter
-        else:
-            for j, p in enumerate(parameters):
-                if len(p) != 2:
-                    raise ValueError("ParameterDict update sequence element #" + str(j)
-                                     + " has length " + str(len(p)) + "; 2 is required")
-                self[p[0]] = p[1]
+        # "ParametersDict" (sic) is PyTorch's wording
+        _update_dict(self, parameters, ParameterDict, "ParametersDict",
+                     check_iterable_elements=False)
 
     def extra_repr(self):
-        child_lines = []
-        for k, p in self.items():
-            if isinstance(p, Tensor):
-                size_str = "x".join(str(size) for size in p.size())
-                parastr = "{} containing: [{} of size {}]".format(
-                    "Parameter" if isinstance(p, Parameter) else "Tensor",
-                    "torch." + p.dtype.name, size_str)
-                child_lines.append("  (" + str(k) + "): " + parastr)
-            else:
-                child_lines.append("  (" + str(k) + "): Object of type: " + type(p).__name__)
-        return "\n".join(child_lines)
+        return _parameters_repr(self.items())
 
     def __call__(self, input):
         raise RuntimeError("ParameterDict should not be called.")
