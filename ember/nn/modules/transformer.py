@@ -55,6 +55,49 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
     return make_causal
 
 
+def _layer_norm(d_model, eps, bias, dtype):
+    return LayerNorm(d_model, eps=eps, bias=bias, dtype=dtype)
+
+
+def _add_feedforward(layer, d_model, dim_feedforward, dropout, bias, dtype):
+    """linear1, dropout, linear2: registered in PyTorch's order (state_dict keys, init order)."""
+    layer.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+    layer.dropout = Dropout(dropout)
+    layer.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+
+
+def _add_norms_and_dropouts(layer, count, d_model, eps, bias, dtype, dropout):
+    """norm1..normN, then dropout1..dropoutN (one per residual branch), in PyTorch's order."""
+    for i in range(1, count + 1):
+        setattr(layer, f"norm{i}", _layer_norm(d_model, eps, bias, dtype))
+    for i in range(1, count + 1):
+        setattr(layer, f"dropout{i}", Dropout(dropout))
+
+
+def _feedforward(layer, x):
+    return layer.linear2(layer.dropout(layer.activation(layer.linear1(x))))
+
+
+def _seq_len(layers, x):
+    """The sequence length of x, read with the first layer's batch_first."""
+    first = layers[0] if len(layers) else None
+    batch_first = first.self_attn.batch_first if first is not None else False
+    return x.shape[1 if batch_first and x.ndim == 3 else 0]
+
+
+class _LayerStack(Module):
+    """N deep copies of one layer, then an optional final norm."""
+
+    def __init__(self, layer, num_layers, norm=None):
+        super().__init__()
+        self.layers = _get_clones(layer, num_layers)
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def _final_norm(self, out):
+        return self.norm(out) if self.norm is not None else out
+
+
 class TransformerEncoderLayer(Module):
     __constants__ = ["norm_first"]
 
@@ -64,14 +107,9 @@ class TransformerEncoderLayer(Module):
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        _add_feedforward(self, d_model, dim_feedforward, dropout, bias, dtype)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        _add_norms_and_dropouts(self, 2, d_model, layer_norm_eps, bias, dtype, dropout)
         if isinstance(activation, str):
             activation = _get_activation_fn(activation)
         if activation is F.relu or isinstance(activation, ReLU):
@@ -102,17 +140,13 @@ class TransformerEncoderLayer(Module):
         return self.dropout1(x)
 
     def _ff_block(self, x):
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout2(x)
+        return self.dropout2(_feedforward(self, x))
 
 
-class TransformerEncoder(Module):
+class TransformerEncoder(_LayerStack):
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True,
                  mask_check=True):
-        super().__init__()
-        self.layers = _get_clones(encoder_layer, num_layers)
-        self.num_layers = num_layers
-        self.norm = norm
+        super().__init__(encoder_layer, num_layers, norm)
         self.enable_nested_tensor = enable_nested_tensor  # accepted; ember has no nested tensors
         self.use_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
@@ -122,17 +156,12 @@ class TransformerEncoder(Module):
             src_key_padding_mask, "src_key_padding_mask", "mask",
             None if mask is None else mask.dtype, src.dtype)
         mask = _canonical_mask(mask, "mask", None, None, src.dtype, False)
-        first = self.layers[0] if len(self.layers) else None
-        batch_first = first.self_attn.batch_first if first is not None else False
-        seq_len = src.shape[1 if batch_first and src.ndim == 3 else 0]
-        is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
+        is_causal = _detect_is_causal_mask(mask, is_causal, _seq_len(self.layers, src))
         out = src
         for mod in self.layers:
             out = mod(out, src_mask=mask, is_causal=is_causal,
                       src_key_padding_mask=src_key_padding_mask)
-        if self.norm is not None:
-            out = self.norm(out)
-        return out
+        return self._final_norm(out)
 
 
 class TransformerDecoderLayer(Module):
@@ -146,16 +175,9 @@ class TransformerDecoderLayer(Module):
                                             batch_first=batch_first, bias=bias, dtype=dtype)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
                                                  batch_first=batch_first, bias=bias, dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        _add_feedforward(self, d_model, dim_feedforward, dropout, bias, dtype)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
+        _add_norms_and_dropouts(self, 3, d_model, layer_norm_eps, bias, dtype, dropout)
         self.activation = _get_activation_fn(activation) if isinstance(activation, str) \
             else activation
 
@@ -186,32 +208,31 @@ class TransformerDecoderLayer(Module):
         return self.dropout2(x)
 
     def _ff_block(self, x):
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout3(x)
+        return self.dropout3(_feedforward(self, x))
 
 
-class TransformerDecoder(Module):
+class TransformerDecoder(_LayerStack):
     def __init__(self, decoder_layer, num_layers, norm=None):
-        super().__init__()
-        self.layers = _get_clones(decoder_layer, num_layers)
-        self.num_layers = num_layers
-        self.norm = norm
+        super().__init__(decoder_layer, num_layers, norm)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
-        first = self.layers[0] if len(self.layers) else None
-        batch_first = first.self_attn.batch_first if first is not None else False
-        seq_len = tgt.shape[1 if batch_first and tgt.ndim == 3 else 0]
-        tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, seq_len)
+        tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, _seq_len(self.layers, tgt))
         out = tgt
         for mod in self.layers:
             out = mod(out, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
                       tgt_key_padding_mask=tgt_key_padding_mask,
                       memory_key_padding_mask=memory_key_padding_mask,
                       tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
-        if self.norm is not None:
-            out = self.norm(out)
-        return out
+        return self._final_norm(out)
+
+
+def _default_stack(stack_class, layer_class, num_layers, layer_kwargs):
+    """Transformer's own encoder or decoder: num_layers copies of one layer, then a LayerNorm."""
+    layer = layer_class(**layer_kwargs)
+    norm = _layer_norm(layer_kwargs["d_model"], layer_kwargs["layer_norm_eps"],
+                       layer_kwargs["bias"], layer_kwargs["dtype"])
+    return stack_class(layer, num_layers, norm)
 
 
 class Transformer(Module):
@@ -220,22 +241,13 @@ class Transformer(Module):
                  custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
                  bias=True, device=None, dtype=None):
         super().__init__()
-        if custom_encoder is not None:
-            self.encoder = custom_encoder
-        else:
-            layer = TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
-                                            layer_norm_eps, batch_first, norm_first, bias,
-                                            dtype=dtype)
-            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-            self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
-        if custom_decoder is not None:
-            self.decoder = custom_decoder
-        else:
-            layer = TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
-                                            layer_norm_eps, batch_first, norm_first, bias,
-                                            dtype=dtype)
-            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-            self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
+        layer_kwargs = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward,
+                            dropout=dropout, activation=activation, layer_norm_eps=layer_norm_eps,
+                            batch_first=batch_first, norm_first=norm_first, bias=bias, dtype=dtype)
+        self.encoder = custom_encoder if custom_encoder is not None else _default_stack(
+            TransformerEncoder, TransformerEncoderLayer, num_encoder_layers, layer_kwargs)
+        self.decoder = custom_decoder if custom_decoder is not None else _default_stack(
+            TransformerDecoder, TransformerDecoderLayer, num_decoder_layers, layer_kwargs)
         self._reset_parameters()
         self.d_model = d_model
         self.nhead = nhead
