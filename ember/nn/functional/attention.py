@@ -108,40 +108,32 @@ def _canonical_mask(mask, name, other_name, other_type, target_dtype, check_othe
     return mask
 
 
+def _check_ranks(kind, nd, key, value, key_padding_mask, attn_mask):
+    """The rank checks shared by batched (nd=3) and unbatched (nd=2) queries, in PyTorch's words;
+    ``kind`` is "batched (3-D)" or "unbatched (2-D)"."""
+    if key.ndim != nd or value.ndim != nd:
+        raise AssertionError(f"For {kind} `query`, expected `key` and `value` to be {nd}-D but "
+                             f"found {key.ndim}-D and {value.ndim}-D tensors respectively")
+    if key_padding_mask is not None and key_padding_mask.ndim != nd - 1:
+        raise AssertionError(f"For {kind} `query`, expected `key_padding_mask` to be `None` or "
+                             f"{nd - 1}-D but found {key_padding_mask.ndim}-D tensor instead")
+    if attn_mask is not None and attn_mask.ndim not in (2, 3):
+        raise AssertionError(f"For {kind} `query`, expected `attn_mask` to be `None`, 2-D or "
+                             f"3-D but found {attn_mask.ndim}-D tensor instead")
+
+
 def _check_batched(query, key, value, key_padding_mask, attn_mask, num_heads):
     """True when the inputs carry a batch dim; checks shapes like PyTorch."""
     if query.ndim == 3:
-        if key.ndim != 3 or value.ndim != 3:
-            raise AssertionError(f"For batched (3-D) `query`, expected `key` and `value` to be "
-                                 f"3-D but found {key.ndim}-D and {value.ndim}-D tensors "
-                                 "respectively")
-        if key_padding_mask is not None and key_padding_mask.ndim != 2:
-            raise AssertionError(f"For batched (3-D) `query`, expected `key_padding_mask` to be "
-                                 f"`None` or 2-D but found {key_padding_mask.ndim}-D tensor "
-                                 "instead")
-        if attn_mask is not None and attn_mask.ndim not in (2, 3):
-            raise AssertionError(f"For batched (3-D) `query`, expected `attn_mask` to be `None`, "
-                                 f"2-D or 3-D but found {attn_mask.ndim}-D tensor instead")
+        _check_ranks("batched (3-D)", 3, key, value, key_padding_mask, attn_mask)
         return True
     if query.ndim == 2:
-        if key.ndim != 2 or value.ndim != 2:
-            raise AssertionError(f"For unbatched (2-D) `query`, expected `key` and `value` to be "
-                                 f"2-D but found {key.ndim}-D and {value.ndim}-D tensors "
-                                 "respectively")
-        if key_padding_mask is not None and key_padding_mask.ndim != 1:
-            raise AssertionError(f"For unbatched (2-D) `query`, expected `key_padding_mask` to "
-                                 f"be `None` or 1-D but found {key_padding_mask.ndim}-D tensor "
-                                 "instead")
-        if attn_mask is not None:
-            if attn_mask.ndim not in (2, 3):
-                raise AssertionError(f"For unbatched (2-D) `query`, expected `attn_mask` to be "
-                                     f"`None`, 2-D or 3-D but found {attn_mask.ndim}-D tensor "
-                                     "instead")
-            if attn_mask.ndim == 3:
-                expected = (num_heads, query.shape[0], key.shape[0])
-                if tuple(attn_mask.shape) != expected:
-                    raise AssertionError(f"Expected `attn_mask` shape to be {expected} but got "
-                                         f"{tuple(attn_mask.shape)}")
+        _check_ranks("unbatched (2-D)", 2, key, value, key_padding_mask, attn_mask)
+        if attn_mask is not None and attn_mask.ndim == 3:
+            expected = (num_heads, query.shape[0], key.shape[0])
+            if tuple(attn_mask.shape) != expected:
+                raise AssertionError(f"Expected `attn_mask` shape to be {expected} but got "
+                                     f"{tuple(attn_mask.shape)}")
         return False
     raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received "
                          f"{query.ndim}-D query tensor")
