@@ -24,35 +24,31 @@ __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
 
 
+def _per_dim(value, nd, cast, in_size, subject, got, spec):
+    """A per-dim sequence of nd entries, or one value repeated nd times, cast to int or float."""
+    if not isinstance(value, (list, tuple)):
+        return (cast(value),) * nd
+    if len(value) != nd:
+        raise ValueError(f"Input and {subject} must have the same number of spatial dimensions, "
+                         f"but got input with spatial dimensions of {list(in_size)} and {got} "
+                         f"{list(value)}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                         f"format and {spec} format.")
+    return tuple(cast(v) for v in value)
+
+
 def _sizes(x, nd, size, scale_factor, recompute_scale_factor):
     """(output sizes, scales used for the source index: None means in/out)."""
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     in_size = tuple(x.shape[2:])
     if size is not None:
-        if isinstance(size, (list, tuple)):
-            if len(size) != nd:
-                raise ValueError(f"Input and output must have the same number of spatial "
-                                 f"dimensions, but got input with spatial dimensions of "
-                                 f"{list(in_size)} and output size of {list(size)}. Please "
-                                 "provide input tensor in (N, C, d1, d2, ...,dK) format and "
-                                 "output size in (o1, o2, ...,oK) format.")
-            out = tuple(int(s) for s in size)
-        else:
-            out = (int(size),) * nd
+        out = _per_dim(size, nd, int, in_size, "output", "output size of",
+                       "output size in (o1, o2, ...,oK)")
         return out, (None,) * nd
     if scale_factor is None:
         raise ValueError("either size or scale_factor should be defined")
-    if isinstance(scale_factor, (list, tuple)):
-        if len(scale_factor) != nd:
-            raise ValueError(f"Input and scale_factor must have the same number of spatial "
-                             f"dimensions, but got input with spatial dimensions of "
-                             f"{list(in_size)} and scale_factor of shape {list(scale_factor)}. "
-                             "Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
-                             "scale_factor in (s1, s2, ...,sK) format.")
-        scales = tuple(float(s) for s in scale_factor)
-    else:
-        scales = (float(scale_factor),) * nd
+    scales = _per_dim(scale_factor, nd, float, in_size, "scale_factor", "scale_factor of shape",
+                      "scale_factor in (s1, s2, ...,sK)")
     out = tuple(int(math.floor(n * s)) for n, s in zip(in_size, scales))
     if recompute_scale_factor:
         return out, (None,) * nd
