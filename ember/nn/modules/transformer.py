@@ -98,27 +98,47 @@ class _LayerStack(Module):
         return self.norm(out) if self.norm is not None else out
 
 
-class TransformerEncoderLayer(Module):
+class _TransformerLayer(Module):
+    """PyTorch's constructor, shared by the encoder and decoder layers: the attention blocks
+    (added by the subclass, first), the feed-forward block, then one norm and one dropout per
+    residual branch, so submodules register in PyTorch's order (state_dict keys, init order)."""
     __constants__ = ["norm_first"]
+    _residual_branches = 0  # the attention blocks plus the feed-forward block
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  device=None, dtype=None):
         super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, dtype=dtype)
+        self._add_attention_blocks(lambda: MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype))
         _add_feedforward(self, d_model, dim_feedforward, dropout, bias, dtype)
         self.norm_first = norm_first
-        _add_norms_and_dropouts(self, 2, d_model, layer_norm_eps, bias, dtype, dropout)
-        if isinstance(activation, str):
-            activation = _get_activation_fn(activation)
+        _add_norms_and_dropouts(self, self._residual_branches, d_model, layer_norm_eps, bias,
+                                dtype, dropout)
+        self._set_activation(_get_activation_fn(activation) if isinstance(activation, str)
+                             else activation)
+
+    def _add_attention_blocks(self, make_attention):
+        raise NotImplementedError
+
+    def _set_activation(self, activation):
+        self.activation = activation
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    _residual_branches = 2
+
+    def _add_attention_blocks(self, make_attention):
+        self.self_attn = make_attention()
+
+    def _set_activation(self, activation):
         if activation is F.relu or isinstance(activation, ReLU):
             self.activation_relu_or_gelu = 1
         elif activation is F.gelu or isinstance(activation, GELU):
             self.activation_relu_or_gelu = 2
         else:
             self.activation_relu_or_gelu = 0
-        self.activation = activation
+        super()._set_activation(activation)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         src_key_padding_mask = _canonical_mask(
@@ -164,22 +184,12 @@ class TransformerEncoder(_LayerStack):
         return self._final_norm(out)
 
 
-class TransformerDecoderLayer(Module):
-    __constants__ = ["norm_first"]
+class TransformerDecoderLayer(_TransformerLayer):
+    _residual_branches = 3
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
-                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 device=None, dtype=None):
-        super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
-                                            batch_first=batch_first, bias=bias, dtype=dtype)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
-                                                 batch_first=batch_first, bias=bias, dtype=dtype)
-        _add_feedforward(self, d_model, dim_feedforward, dropout, bias, dtype)
-        self.norm_first = norm_first
-        _add_norms_and_dropouts(self, 3, d_model, layer_norm_eps, bias, dtype, dropout)
-        self.activation = _get_activation_fn(activation) if isinstance(activation, str) \
-            else activation
+    def _add_attention_blocks(self, make_attention):
+        self.self_attn = make_attention()
+        self.multihead_attn = make_attention()
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
