@@ -21,6 +21,13 @@ def _get_abs_string_index(obj, idx):
     return str(idx)
 
 
+def _pop(self, key):
+    """The ``pop`` method of Sequential, ModuleList and the two dicts: the entry at key, removed."""
+    value = self[key]
+    del self[key]
+    return value
+
+
 class Sequential(Module):
     """Sequential(*modules) or Sequential(OrderedDict(name=module))."""
 
@@ -127,10 +134,7 @@ class Sequential(Module):
             self.append(layer)
         return self
 
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
+    pop = _pop
 
     def forward(self, input):
         for module in self:
@@ -215,10 +219,7 @@ class ModuleList(Module):
         self.add_module(str(len(self)), module)
         return self
 
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
+    pop = _pop
 
     def extend(self, modules):
         if not isinstance(modules, container_abcs.Iterable):
@@ -293,10 +294,7 @@ class ModuleDict(Module):
     def clear(self):
         self._modules.clear()
 
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
+    pop = _pop
 
     def keys(self):
         return self._modules.keys()
@@ -414,10 +412,7 @@ class ParameterDict(Module):
         for k in self._keys.copy():
             del self[k]
 
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
+    pop = _pop
 
     def popitem(self):
         k, _ = self._keys.popitem()
