@@ -9,15 +9,11 @@ import numpy as np
 from .. import dtypes as dt
 from .. import ops as P
 from ..runtime.device import check_device
-from .dispatch import STATE, bind
+from .dispatch import STATE, bind, wrap as _wrap
 from .tensor import Tensor
 from .shape_ops import _sizes
 
 
-def _wrap(a):
-    t = Tensor.__new__(Tensor)
-    t._data = a if a.__class__ is np.ndarray else np.asarray(a)
-    return t
 
 
 def _finish(t, requires_grad):

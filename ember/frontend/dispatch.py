@@ -37,8 +37,16 @@ _record = None
 
 
 def _new(data):
+    """A Tensor over `data` as is (an array, or a traced tensor's metadata stand-in)."""
     t = _Tensor.__new__(_Tensor)
     t._data = data
+    return t
+
+
+def wrap(a):
+    """A Tensor over NumPy's result `a` (NumPy hands back scalars for 0-d results)."""
+    t = _Tensor.__new__(_Tensor)
+    t._data = a if a.__class__ is _ndarray else _asarray(a)
     return t
 
 
