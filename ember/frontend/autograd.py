@@ -274,6 +274,14 @@ def _owned(g, taken):
     return g
 
 
+def _store_grad(t, g, create_graph, taken):
+    """Accumulate g into t.grad like PyTorch: the first gradient is stored (an owned copy unless
+    a graph is being built), later ones are added."""
+    if not create_graph:
+        g = g.detach()
+    t.grad = (g if create_graph else _owned(g, taken)) if t.grad is None else t.grad + g
+
+
 def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, inputs=None,
                  allow_unused=False, accumulate=True):
     from .tensor import Tensor
@@ -338,15 +346,10 @@ def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, i
                 for idx, ref in node.retained:
                     t = ref()
                     if t is not None and grads[idx] is not None:
-                        t.grad = (grads[idx] if t.grad is None else t.grad + grads[idx]) \
-                            if create_graph else _owned(grads[idx].detach(), taken) \
-                            if t.grad is None else t.grad + grads[idx].detach()
+                        _store_grad(t, grads[idx], create_graph, taken)
             if all(g is None for g in grads):
                 continue
-            if node.n_outputs == 1:
-                in_grads = node.apply(grads, create_graph)
-            else:
-                in_grads = node.apply(grads, create_graph)
+            in_grads = node.apply(grads, create_graph)
             if not retain_graph:
                 node.release()
             for edge, gi in zip(node.next, in_grads):
@@ -373,12 +376,7 @@ def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, i
         for i in capture.get(id(leaf), ()):
             captured[i] = g
         if accumulate and inputs is None:
-            if not create_graph:
-                g = g.detach()
-            if leaf.grad is None:
-                leaf.grad = g if create_graph else _owned(g, taken)
-            else:
-                leaf.grad = leaf.grad + g
+            _store_grad(leaf, g, create_graph, taken)
             if leaf._post_accumulate_hooks:
                 for hook in leaf._post_accumulate_hooks.values():
                     hook(leaf)
