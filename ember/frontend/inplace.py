@@ -101,18 +101,12 @@ def _rebase(target, new):
 
 
 def _unview(parent, prim, params, child_new):
-    """The parent's new value, given the new value of a view `prim(parent, **params)`."""
-    if prim is P.SLICE:
-        return bind(P.SLICE_SCATTER, parent.detach() if not parent._requires_grad else parent,
-                    child_new, **params)
-    if prim is P.RESHAPE:
-        return bind(P.RESHAPE, child_new, shape=tuple(parent.shape))
-    if prim is P.PERMUTE:
-        inverse = [0] * len(params["dims"])
-        for i, d in enumerate(params["dims"]):
-            inverse[d] = i
-        return bind(P.PERMUTE, child_new, dims=tuple(inverse))
-    raise RuntimeError(f"in-place operation on an {prim.name} view is not supported with autograd")
+    """The parent's new value, given the new value of a view `prim(parent, **params)`: the view
+    primitive's own `unview` rule (the registry keeps it beside its vjp)."""
+    if prim.unview is None:
+        raise RuntimeError(f"in-place operation on an {prim.name} view is not supported with "
+                           "autograd")
+    return prim.unview(parent if parent._requires_grad else parent.detach(), child_new, **params)
 
 
 def snapshot(x):

@@ -21,7 +21,8 @@ def _reshape_np(x, shape):
 
 RESHAPE = define("reshape", family="movement", infer=_infer_reshape, numpy=_reshape_np,
                  vjp=lambda g, out, x, shape: (g.reshape(tuple(x.shape)),), triton="view",
-                 is_view=True, saves_inputs=False, params=("shape",))
+                 is_view=True, saves_inputs=False, params=("shape",),
+                 unview=lambda parent, new, shape: RESHAPE(new, shape=tuple(parent.shape)))
 
 
 def _infer_permute(x, dims):
@@ -30,16 +31,21 @@ def _infer_permute(x, dims):
     return Meta(tuple(x.shape[d] for d in dims), x.dtype)
 
 
-def _permute_vjp(g, out, x, dims):
+def _inverse(dims):
     inverse = [0] * len(dims)
     for i, d in enumerate(dims):
         inverse[d] = i
-    return (g.permute(*inverse),)
+    return tuple(inverse)
+
+
+def _permute_vjp(g, out, x, dims):
+    return (g.permute(*_inverse(dims)),)
 
 
 PERMUTE = define("permute", family="movement", infer=_infer_permute,
                  numpy=lambda x, dims: x.transpose(dims), vjp=_permute_vjp, triton="view",
-                 is_view=True, saves_inputs=False, params=("dims",))
+                 is_view=True, saves_inputs=False, params=("dims",),
+                 unview=lambda parent, new, dims: PERMUTE(new, dims=_inverse(dims)))
 
 
 def _infer_expand(x, shape):
@@ -93,7 +99,8 @@ def _slice_vjp(g, out, x, starts, stops, steps):
 SLICE = define("slice", family="movement", infer=_infer_slice,
                numpy=lambda x, starts, stops, steps: x[_slices(starts, stops, steps)],
                vjp=_slice_vjp, triton="view", is_view=True, saves_inputs=False,
-               params=("starts", "stops", "steps"))
+               params=("starts", "stops", "steps"),
+               unview=lambda parent, new, **bounds: SLICE_SCATTER(parent, new, **bounds))
 
 
 def _infer_slice_scatter(base, src, starts, stops, steps):

@@ -55,6 +55,9 @@ class Primitive:
     saves_output: bool = False
     doc: str = ""
     params: tuple = field(default=())
+    # for a view primitive: unview(parent, new_view, **params) is the parent's value once the view
+    # holds new_view (how an in-place write into a view reaches its base's autograd history)
+    unview: Callable | None = None
     # needs_input(i, requires) -> bool: whether the vjp reads input i's values given which inputs
     # require grad (mul reads a only for b's gradient); None: every input of a saving primitive.
     # Backward's in-place version check skips inputs that are not read, like PyTorch's.
@@ -69,13 +72,14 @@ class Primitive:
 
 
 def define(name, *, family, infer, numpy, vjp=None, triton=None, is_view=False,
-           differentiable=True, saves_inputs=True, saves_output=False, doc="", params=()):
+           differentiable=True, saves_inputs=True, saves_output=False, doc="", params=(),
+           unview=None):
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is defined twice")
     if differentiable and vjp is None:
         raise ValueError(f"primitive {name!r} is differentiable but has no vjp rule")
     prim = Primitive(name, family, infer, numpy, vjp, triton, is_view, differentiable,
-                     saves_inputs, saves_output, doc, tuple(params))
+                     saves_inputs, saves_output, doc, tuple(params), unview=unview)
     REGISTRY[name] = prim
     return prim
 
