@@ -150,7 +150,8 @@ def _unary(prim, to_float=True):
                             f"{type(input).__name__}")
         x = float_input(input) if to_float else input
         if STATE.tracer is None and not (STATE.grad_enabled and x._requires_grad):
-            return _wrap(_cpu.elementwise(np_fn, x._data))
+            a = x._data
+            return _wrap(np_fn(a) if a.size < _PARALLEL_MIN else _cpu.elementwise(np_fn, a))
         return bind(prim, x)
     op.__name__ = prim.name
     return op
