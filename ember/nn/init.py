@@ -15,6 +15,7 @@ from .. import dtypes as dt
 from ..frontend.autograd import no_grad
 from ..frontend.creation import _gen
 from ..frontend.tensor import Tensor
+from ..shapes import prod
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
@@ -52,10 +53,7 @@ def _calculate_fan_in_and_fan_out(tensor):
                          "dimensions")
     num_input_fmaps = tensor.size(1)
     num_output_fmaps = tensor.size(0)
-    receptive_field_size = 1
-    if tensor.dim() > 2:
-        for s in tensor.shape[2:]:
-            receptive_field_size *= s
+    receptive_field_size = prod(tensor.shape[2:])
     return num_input_fmaps * receptive_field_size, num_output_fmaps * receptive_field_size
 
 

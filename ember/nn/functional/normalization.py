@@ -9,6 +9,7 @@ from ... import dtypes as dt
 from ...frontend import functional as F
 from ...frontend.autograd import no_grad
 from ...frontend.inplace import write
+from ...shapes import prod
 from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm",
@@ -81,9 +82,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         mean, d, var = _moments(input, dims)
         y = d * F.rsqrt(var + eps)
         if running_mean is not None or running_var is not None:
-            n = 1
-            for s in input.shape[2:]:
-                n *= s
+            n = prod(input.shape[2:])
             with no_grad():
                 c = input.shape[1]
                 if running_mean is not None:

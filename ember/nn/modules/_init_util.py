@@ -6,20 +6,15 @@ from __future__ import annotations
 import math
 
 from ...frontend.autograd import no_grad
+from ...shapes import prod
 
 
 def fan_in(w):
-    receptive = 1
-    for s in w.shape[2:]:
-        receptive *= s
-    return w.shape[1] * receptive if w.ndim > 1 else w.shape[0]
+    return w.shape[1] * prod(w.shape[2:]) if w.ndim > 1 else w.shape[0]
 
 
 def fan_out(w):
-    receptive = 1
-    for s in w.shape[2:]:
-        receptive *= s
-    return w.shape[0] * receptive
+    return w.shape[0] * prod(w.shape[2:])
 
 
 def uniform_(t, low, high):
