@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import sympy
 
+from ...shapes import prod
+
 
 class FloorDiv(sympy.Function):
     """a // b for a >= 0, b > 0 (unravelling a flat index); printed as Python/Triton ``//``."""
@@ -82,10 +84,7 @@ class Layout:
 
     @property
     def numel(self):
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
+        return prod(self.shape)
 
     def is_contiguous(self):
         return self.strides == contiguous_strides(self.shape) or self.numel <= 1

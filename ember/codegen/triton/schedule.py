@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...shapes import prod as numel  # numel(shape): used here and by codegen/kernels
 from .indexing import Layout
 
 ELEMENTWISE_FAMILY = "elementwise"
@@ -34,13 +35,6 @@ POSITIONAL = {"gather", "index", "pad", "flip", "cat", "slice_scatter", "full", 
 REDUCTIONS = {"sum", "prod", "amax", "amin", "argmax", "argmin"}
 VIEWS = {"reshape", "permute", "expand", "slice"}
 SCATTERS = {"scatter", "scatter_add", "index_put"}
-
-
-def numel(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def reduce_dims(node):
