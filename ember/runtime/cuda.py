@@ -30,6 +30,7 @@ import weakref
 
 import numpy as np
 
+from ..shapes import prod
 from .allocator import BackendOutOfMemory, CachingAllocator, FakeBackend, RawBackend
 
 
@@ -579,10 +580,7 @@ class DeviceArray:
 
     @property
     def size(self):
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
+        return prod(self.shape)
 
     @property
     def itemsize(self):
@@ -622,9 +620,7 @@ class DeviceArray:
     @classmethod
     def empty(cls, shape, dtype, device=None):
         dtype = np.dtype(dtype)
-        n = 1
-        for s in shape:
-            n *= int(s)
+        n = prod(int(s) for s in shape)
         return cls(DeviceBuffer(n * dtype.itemsize, device), shape, dtype)
 
     @classmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..frontend.dispatch import _new
+from ..shapes import prod
 
 
 def _address(a):
@@ -41,7 +42,7 @@ def view_of(storage, offset, shape, strides):
     """The array window described by (offset, shape, strides) into a 1-D storage array."""
     shape, strides = tuple(int(s) for s in shape), tuple(int(s) for s in strides)
     item = storage.itemsize
-    size = int(np.prod(shape)) if shape else 1
+    size = prod(shape)
     if size:
         lo = offset + sum(min(0, s * (n - 1)) for s, n in zip(strides, shape))
         hi = offset + sum(max(0, s * (n - 1)) for s, n in zip(strides, shape))

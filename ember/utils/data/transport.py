@@ -29,6 +29,7 @@ import numpy as np
 from ember.frontend import dispatch
 from ember.frontend.tensor import Tensor
 from ember.multiprocessing import shared
+from ember.shapes import prod
 
 INLINE_BYTES = 16 * 1024   # smaller arrays are pickled inline
 ALIGN = 64                 # cache-line aligned allocations
@@ -66,9 +67,7 @@ class WorkerArena:
 
     def empty(self, shape, dtype) -> np.ndarray:
         dtype = np.dtype(dtype)
-        nbytes = dtype.itemsize
-        for s in shape:
-            nbytes *= s
+        nbytes = dtype.itemsize * prod(shape)
         if nbytes == 0 or self.active is None:
             return np.empty(shape, dtype)
         return self._alloc(nbytes).view(dtype).reshape(shape)
