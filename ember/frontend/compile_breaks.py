@@ -1,0 +1,58 @@
+"""Graph breaks and compile errors of ``ember.compile`` (frontend/compile.py): a trace that hits
+data-dependent Python marks its variant eager (reported once), or raises under fullgraph=True."""
+from __future__ import annotations
+
+import warnings
+
+from .tensor import Tensor
+
+
+class CompileError(RuntimeError):
+    """Compilation failed (a graph break under fullgraph=True, a recompile limit, an internal error);
+    the message names the user's file and line."""
+
+
+class RecompileLimitWarning(UserWarning):
+    pass
+
+
+class GraphBreakWarning(UserWarning):
+    pass
+
+
+_BROKE = object()   # _trace's result: the variant is ready to run (or marked eager)
+_RETRY = object()   # _trace's result: trace again with fewer hyper-parameter inputs
+
+
+class GraphBreaks:
+    """CompiledFunction's graph-break side."""
+
+    def _graph_break(self, v, sigs, err):
+        """A trace raised TraceError: this signature runs eagerly (CompileError under fullgraph),
+        reported once per reason."""
+        from .compile import _GLOBAL, config
+        msg = str(err)
+        if self.fullgraph:
+            raise CompileError(f"ember.compile(fullgraph=True): graph break in {self.__name__}: "
+                               f"{msg}") from None
+        v.arg_sigs = list(sigs)
+        v.eager = msg
+        self.stats["graph_breaks"].append(msg)
+        _GLOBAL["graph_breaks"] += 1
+        if msg not in self.reported_breaks:
+            self.reported_breaks.add(msg)
+            if config.log_graph_breaks:
+                warnings.warn(f"ember.compile: graph break in {self.__name__} (this signature runs "
+                              f"eagerly): {msg}", GraphBreakWarning, stacklevel=4)
+        return _BROKE
+
+    def _drop_escaped(self, tracer):
+        """After a failed trace: optimizer state the trace created holds traced tensors; drop those
+        entries so the eager run creates them again."""
+        for obj in self._objs or ():
+            if hasattr(obj, "param_groups"):
+                for st in obj.state.values():
+                    for k in [k for k, val in st.items() if isinstance(val, Tensor) and
+                              val._value is not None]:
+                        del st[k]
+
