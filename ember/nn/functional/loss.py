@@ -46,8 +46,10 @@ def legacy_get_string(size_average, reduce, emit_warning=True):
 
 
 def _reduction(size_average, reduce, reduction):
+    """The reduction in force (the legacy size_average/reduce pair wins when given), checked."""
     if size_average is not None or reduce is not None:
-        return legacy_get_string(size_average, reduce)
+        reduction = legacy_get_string(size_average, reduce)
+    _check_reduction(reduction)
     return reduction
 
 
@@ -85,7 +87,6 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     if _AMP.on and "l1_loss" in _AMP.ops:
         return _AMP.call("l1_loss", l1_loss, input, target, size_average, reduce, reduction, weight)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     _size_warning(input, target, "l1_loss")
     a, b = _promoted(input, target)
     loss = F.abs(a - b)
@@ -98,7 +99,6 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if _AMP.on and "mse_loss" in _AMP.ops:
         return _AMP.call("mse_loss", mse_loss, input, target, size_average, reduce, reduction, weight)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     _size_warning(input, target, "mse_loss")
     a, b = _promoted(input, target)
     d = a - b
@@ -112,7 +112,6 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if _AMP.on and "smooth_l1_loss" in _AMP.ops:
         return _AMP.call("smooth_l1_loss", smooth_l1_loss, input, target, size_average, reduce, reduction, beta)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     _size_warning(input, target, "smooth_l1_loss")
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
@@ -156,7 +155,6 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if _AMP.on and "nll_loss" in _AMP.ops:
         return _AMP.call("nll_loss", nll_loss, input, target, weight, size_average, ignore_index, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
     if target.dtype.category != dt.INT:
@@ -204,7 +202,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if _AMP.on and "cross_entropy" in _AMP.ops:
         return _AMP.call("cross_entropy", cross_entropy, input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
@@ -262,7 +259,6 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if _AMP.on and "binary_cross_entropy" in _AMP.ops:
         return _AMP.call("binary_cross_entropy", binary_cross_entropy, input, target, weight, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size (torch.Size({list(target.shape)})) that is "
                          f"different to the input size (torch.Size({list(input.shape)})) is "
@@ -285,7 +281,6 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if _AMP.on and "binary_cross_entropy_with_logits" in _AMP.ops:
         return _AMP.call("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits, input, target, weight, size_average, reduce, reduction, pos_weight)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size (torch.Size({list(target.shape)})) must be the same as "
                          f"input size (torch.Size({list(input.shape)}))")
@@ -330,7 +325,6 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     if _AMP.on and "poisson_nll_loss" in _AMP.ops:
         return _AMP.call("poisson_nll_loss", poisson_nll_loss, input, target, log_input, full, size_average, eps, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if log_input:
         loss = F.exp(input) - target * input
     else:
@@ -369,7 +363,6 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     if _AMP.on and "margin_ranking_loss" in _AMP.ops:
         return _AMP.call("margin_ranking_loss", margin_ranking_loss, input1, input2, target, margin, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
                            f"but got sizes: input1: {list(input1.shape)}, input2: "
@@ -382,7 +375,6 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     if _AMP.on and "hinge_embedding_loss" in _AMP.ops:
         return _AMP.call("hinge_embedding_loss", hinge_embedding_loss, input, target, margin, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     margin_clamp = F.clamp(margin - input, min=0.0)
     out_margin = F.where(target != 1, margin_clamp, 0.0 * input)
     out_self = F.where(target != -1, input, 0.0 * input)
@@ -393,7 +385,6 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     if _AMP.on and "soft_margin_loss" in _AMP.ops:
         return _AMP.call("soft_margin_loss", soft_margin_loss, input, target, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     return _reduce(F.log1p(F.exp(-target * input)), reduction)
 
 
@@ -402,7 +393,6 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     if _AMP.on and "multilabel_soft_margin_loss" in _AMP.ops:
         return _AMP.call("multilabel_soft_margin_loss", multilabel_soft_margin_loss, input, target, weight, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
@@ -415,7 +405,6 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     if _AMP.on and "cosine_embedding_loss" in _AMP.ops:
         return _AMP.call("cosine_embedding_loss", cosine_embedding_loss, input1, input2, target, margin, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     eps = 1e-12
     dim = input1.ndim - 1
     prod_sum = F.sum(input1 * input2, dim)
@@ -433,7 +422,6 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, 
     if _AMP.on and "triplet_margin_loss" in _AMP.ops:
         return _AMP.call("triplet_margin_loss", triplet_margin_loss, anchor, positive, negative, margin, p, eps, swap, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if margin <= 0:
         raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got {margin} "
                          "instead")
@@ -463,7 +451,6 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if _AMP.on and "multi_margin_loss" in _AMP.ops:
         return _AMP.call("multi_margin_loss", multi_margin_loss, input, target, p, margin, weight, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
     x = input if input.ndim == 2 else input.reshape(1, -1)
@@ -487,7 +474,6 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     if _AMP.on and "multilabel_margin_loss" in _AMP.ops:
         return _AMP.call("multilabel_margin_loss", multilabel_margin_loss, input, target, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     x = input if input.ndim == 2 else input.reshape(1, -1)
     t = F.to_dtype(target, dt.int64).reshape(x.shape[0], -1)
     n, c = x.shape
