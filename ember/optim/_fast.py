@@ -26,6 +26,20 @@ def new_like(array, fill=0.0):
     return _new(np.full(array.shape, fill, array.dtype))
 
 
+def adam_moments_(p, g, m, v, lr, beta1, beta2, weight_decay, decoupled):
+    """optimizer.adam_moments_ on the arrays: weight decay on p (decoupled) or into g (L2), then
+    m and v updated in place.  Returns g with any L2 term."""
+    if weight_decay != 0:
+        if decoupled:
+            p *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p
+    lerp_(m, g, 1 - beta1)
+    v *= beta2
+    v += (1 - beta2) * g * g
+    return g
+
+
 def incr_step(step_t):
     """state['step'] += 1 on the array; returns the new step as a Python float."""
     step_t._data += 1

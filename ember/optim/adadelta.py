@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
-from .optimizer import Optimizer, bump, check_non_negative, scalar, use_fast_path
+from .optimizer import Optimizer, bump, check_non_negative
 
 
 class Adadelta(Optimizer):
@@ -19,13 +19,10 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def step(self, closure=None):
-        loss = self._run_closure(closure)
-        for group in self.param_groups:
-            update = _adadelta_numpy if use_fast_path(group) else _adadelta_tensor
-            for p, state in self._params_with_grad(group, "square_avg", "acc_delta"):
-                update(p, p.grad, state, scalar(group["lr"]), group["rho"], group["eps"],
-                       group["weight_decay"], group["maximize"])
-        return loss
+        return self._step_each(closure, _adadelta_numpy, _adadelta_tensor,
+                               ("square_avg", "acc_delta"),
+                               lambda group: (group["rho"], group["eps"], group["weight_decay"],
+                                              group["maximize"]))
 
 
 def _adadelta_tensor(param, grad, state, lr, rho, eps, weight_decay, maximize):

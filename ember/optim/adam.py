@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
-from .optimizer import (Optimizer, bump, check_betas, is_capturable, scalar, step_value,
-                        use_fast_path)
+from .optimizer import (Optimizer, adam_moments_, bump, check_betas, is_capturable, scalar,
+                        step_value, use_fast_path)
 
 
 class Adam(Optimizer):
@@ -55,13 +55,7 @@ def _adam_tensor(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_t, amsgr
                  lr, weight_decay, eps, maximize, decoupled, capturable):
     grad = -grad if maximize else grad
     step_t += 1
-    if weight_decay != 0:
-        if decoupled:
-            param.mul_(1 - lr * weight_decay)
-        else:
-            grad = grad.add(param, alpha=weight_decay)
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    adam_moments_(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, weight_decay, decoupled)
     if amsgrad:
         max_exp_avg_sq.copy_(max_exp_avg_sq.maximum(exp_avg_sq))
     second = max_exp_avg_sq if amsgrad else exp_avg_sq
@@ -87,14 +81,7 @@ def _adam_numpy(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_t, amsgra
     p, m, v = param._data, exp_avg._data, exp_avg_sq._data
     g = _fast.grad_array(grad, maximize)
     step = _fast.incr_step(step_t)
-    if weight_decay != 0:
-        if decoupled:
-            p *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * p
-    _fast.lerp_(m, g, 1 - beta1)
-    v *= beta2
-    v += (1 - beta2) * g * g
+    _fast.adam_moments_(p, g, m, v, lr, beta1, beta2, weight_decay, decoupled)
     if amsgrad:
         np.maximum(max_exp_avg_sq._data, v, out=max_exp_avg_sq._data)
         v = max_exp_avg_sq._data

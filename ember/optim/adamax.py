@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
-from .optimizer import Optimizer, bump, check_betas, is_capturable, scalar, use_fast_path
+from .optimizer import Optimizer, bump, check_betas, is_capturable
 
 
 class Adamax(Optimizer):
@@ -16,15 +16,10 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def step(self, closure=None):
-        loss = self._run_closure(closure)
-        for group in self.param_groups:
-            update = _adamax_numpy if use_fast_path(group) else _adamax_tensor
-            capturable = is_capturable(group)
-            beta1, beta2 = group["betas"]
-            for p, state in self._params_with_grad(group, "exp_avg", "exp_inf"):
-                update(p, p.grad, state, scalar(group["lr"]), beta1, beta2, group["eps"],
-                       group["weight_decay"], group["maximize"], capturable)
-        return loss
+        return self._step_each(closure, _adamax_numpy, _adamax_tensor, ("exp_avg", "exp_inf"),
+                               lambda group: (*group["betas"], group["eps"],
+                                              group["weight_decay"], group["maximize"],
+                                              is_capturable(group)))
 
 
 def _adamax_tensor(param, grad, state, lr, beta1, beta2, eps, weight_decay, maximize,

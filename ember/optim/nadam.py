@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
-from .optimizer import (Optimizer, bump, check_betas, check_non_negative, is_capturable,
-                        new_step, scalar, use_fast_path, zero_buffers)
+from .optimizer import (Optimizer, adam_moments_, bump, check_betas, check_non_negative,
+                        is_capturable, new_step, zero_buffers)
 
 
 class NAdam(Optimizer):
@@ -21,17 +21,12 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def step(self, closure=None):
-        loss = self._run_closure(closure)
-        for group in self.param_groups:
-            update = _nadam_numpy if use_fast_path(group) else _nadam_tensor
-            capturable = is_capturable(group)
-            beta1, beta2 = group["betas"]
-            for p, state in self._params_with_grad(group, "exp_avg", "exp_avg_sq",
-                                                   new_state=_with_mu_product):
-                update(p, p.grad, state, scalar(group["lr"]), beta1, beta2, group["eps"],
-                       group["weight_decay"], group["momentum_decay"],
-                       group["decoupled_weight_decay"], group["maximize"], capturable)
-        return loss
+        return self._step_each(closure, _nadam_numpy, _nadam_tensor, ("exp_avg", "exp_avg_sq"),
+                               lambda group: (*group["betas"], group["eps"],
+                                              group["weight_decay"], group["momentum_decay"],
+                                              group["decoupled_weight_decay"], group["maximize"],
+                                              is_capturable(group)),
+                               new_state=_with_mu_product)
 
 
 def _with_mu_product(p, *buffers):
@@ -51,16 +46,11 @@ def _nadam_tensor(param, grad, state, lr, beta1, beta2, eps, weight_decay, momen
     step_t += 1
     step = step_t if capturable else step_t.item()
     bias_correction2 = 1 - beta2 ** step
-    if weight_decay != 0:
-        if decoupled:
-            param.mul_(1 - lr * weight_decay)
-        else:
-            grad = grad.add(param, alpha=weight_decay)
+    grad = adam_moments_(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, weight_decay,
+                         decoupled)
     mu = _mu(beta1, step, momentum_decay)
     mu_next = _mu(beta1, step + 1, momentum_decay)
     mu_product *= mu
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
     denom = exp_avg_sq.div(bias_correction2).sqrt()
     if capturable:
         denom = denom.add(eps)
@@ -81,19 +71,12 @@ def _nadam_numpy(param, grad, state, lr, beta1, beta2, eps, weight_decay, moment
     g = _fast.grad_array(grad, maximize)
     step = _fast.incr_step(state["step"])
     bias_correction2 = 1 - beta2 ** step
-    if weight_decay != 0:
-        if decoupled:
-            p *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * p
+    g = _fast.adam_moments_(p, g, m, v, lr, beta1, beta2, weight_decay, decoupled)
     mu = _mu(beta1, step, momentum_decay)
     mu_next = _mu(beta1, step + 1, momentum_decay)
     state["mu_product"]._data *= mu  # a float32 0-d array: rounds like PyTorch's tensor
     bump(state["mu_product"])
     product = float(state["mu_product"]._data)
-    _fast.lerp_(m, g, 1 - beta1)
-    v *= beta2
-    v += (1 - beta2) * g * g
     denom = np.sqrt(v / bias_correction2)
     denom += eps
     p += (-lr * (1.0 - mu) / (1.0 - product)) * g / denom

@@ -148,6 +148,19 @@ def check_betas(lr, eps, betas, weight_decay):
     check_non_negative(weight_decay=weight_decay)
 
 
+def adam_moments_(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, weight_decay, decoupled):
+    """The Adam family's weight decay (decoupled onto the param, or L2 into the gradient) and
+    first/second moment updates, on Tensors in place.  Returns the gradient with any L2 term."""
+    if weight_decay != 0:
+        if decoupled:
+            param.mul_(1 - lr * weight_decay)
+        else:
+            grad = grad.add(param, alpha=weight_decay)
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    return grad
+
+
 class Optimizer:
     """Base class of all optimizers (``torch.optim.Optimizer``)."""
 
@@ -290,6 +303,19 @@ class Optimizer:
                 state["step"] = new_step()
                 state.update(new_state(p, *buffers))
             yield p, state
+
+    def _step_each(self, closure, fast, slow, buffers, hyper, new_state=zero_buffers):
+        """step() for optimizers that update one parameter at a time: for each group, the NumPy
+        `fast` update where use_fast_path allows (else the Tensor `slow` one) runs as
+        update(p, p.grad, state, lr, *hyper(group)) on each param with a gradient, whose state
+        starts as new_state(p, *buffers)."""
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            update = fast if use_fast_path(group) else slow
+            lr, args = scalar(group["lr"]), hyper(group)
+            for p, state in self._params_with_grad(group, *buffers, new_state=new_state):
+                update(p, p.grad, state, lr, *args)
+        return loss
 
     def _run_closure(self, closure):
         if closure is None:

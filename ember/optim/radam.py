@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
-from .optimizer import Optimizer, bump, check_betas, is_capturable, scalar, use_fast_path
+from .optimizer import Optimizer, adam_moments_, bump, check_betas, is_capturable
 
 
 class RAdam(Optimizer):
@@ -19,16 +19,11 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def step(self, closure=None):
-        loss = self._run_closure(closure)
-        for group in self.param_groups:
-            update = _radam_numpy if use_fast_path(group) else _radam_tensor
-            capturable = is_capturable(group)
-            beta1, beta2 = group["betas"]
-            for p, state in self._params_with_grad(group, "exp_avg", "exp_avg_sq"):
-                update(p, p.grad, state, scalar(group["lr"]), beta1, beta2, group["eps"],
-                       group["weight_decay"], group["decoupled_weight_decay"],
-                       group["maximize"], capturable)
-        return loss
+        return self._step_each(closure, _radam_numpy, _radam_tensor, ("exp_avg", "exp_avg_sq"),
+                               lambda group: (*group["betas"], group["eps"],
+                                              group["weight_decay"],
+                                              group["decoupled_weight_decay"], group["maximize"],
+                                              is_capturable(group)))
 
 
 def _rectification(rho_t, rho_inf):
@@ -42,13 +37,7 @@ def _radam_tensor(param, grad, state, lr, beta1, beta2, eps, weight_decay, decou
     grad = -grad if maximize else grad
     step_t += 1
     step = step_t if capturable else step_t.item()
-    if weight_decay != 0:
-        if decoupled:
-            param.mul_(1 - lr * weight_decay)
-        else:
-            grad = grad.add(param, alpha=weight_decay)
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    adam_moments_(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, weight_decay, decoupled)
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
     corrected = exp_avg / bias_correction1
@@ -72,14 +61,7 @@ def _radam_numpy(param, grad, state, lr, beta1, beta2, eps, weight_decay, decoup
     p, m, v = param._data, state["exp_avg"]._data, state["exp_avg_sq"]._data
     g = _fast.grad_array(grad, maximize)
     step = _fast.incr_step(state["step"])
-    if weight_decay != 0:
-        if decoupled:
-            p *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * p
-    _fast.lerp_(m, g, 1 - beta1)
-    v *= beta2
-    v += (1 - beta2) * g * g
+    _fast.adam_moments_(p, g, m, v, lr, beta1, beta2, weight_decay, decoupled)
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
     update = m / bias_correction1 * lr
