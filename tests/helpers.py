@@ -71,3 +71,16 @@ def assert_close(actual, expected, rtol=None, atol=None, dtype=None, msg=""):
         np.testing.assert_array_equal(a, e, err_msg=msg)
     else:
         np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, equal_nan=True, err_msg=msg)
+
+
+def all_inputs(program, user):
+    """The arrays a traced Program's interpreter runs on: the user tensors' arrays in order, with
+    the program's param/buffer/constant state arrays where the graph takes them."""
+    it = iter(user)
+    out = []
+    for v in program.graph.inputs:
+        if v.kind == "input":
+            out.append(next(it)._data)
+        else:
+            out.append(program.state[v.target if v.kind in ("param", "buffer") else v.name]._data)
+    return out

@@ -2,6 +2,7 @@ import numpy as np
 
 from ember.codegen.triton import TritonProgram
 from ember.ir import trace
+from tests.helpers import all_inputs  # noqa: F401  (re-exported to the tests here)
 
 
 def run_both(fn, inputs, options=None):
@@ -13,17 +14,6 @@ def run_both(fn, inputs, options=None):
     tp = TritonProgram(program.graph, options)
     outs, muts = tp.run(arrays)
     return outs, ref, tp, arrays
-
-
-def all_inputs(program, user):
-    it = iter(user)
-    out = []
-    for v in program.graph.inputs:
-        if v.kind == "input":
-            out.append(next(it)._data)
-        else:
-            out.append(program.state[v.target if v.kind in ("param", "buffer") else v.name]._data)
-    return out
 
 
 def kernel_count(tp, arrays):

@@ -8,7 +8,7 @@ import pytest
 import ember
 from ember.ir import TraceError, parse_graph, print_graph, trace, verify
 from ember.ir.trace import flatten
-from tests.helpers import assert_close
+from tests.helpers import all_inputs, assert_close
 
 samples = pytest.importorskip("tests.ops.samples")
 SAMPLES = samples.SAMPLES
@@ -47,7 +47,7 @@ def test_trace_equals_eager(sample):
     assert print_graph(verify(parse_graph(text))) == text
     # the program re-runs with the seeds recorded at trace time, like the eager run above
     run_in = _fresh(arrays)
-    outs, muts = program._interp.run(_all_inputs(program, run_in))
+    outs, muts = program._interp.run(all_inputs(program, run_in))
     exp_leaves, exp_spec = _leaves(expected)
     assert len(outs) == len(exp_leaves)
     for o, e in zip(outs, exp_leaves):
@@ -57,14 +57,3 @@ def test_trace_equals_eager(sample):
     for v, new in muts.items():
         if v.kind == "input":
             assert_close(ember.tensor(new), eager_in[by_input[v]], msg=sample.name + " (mutation)")
-
-
-def _all_inputs(program, user):
-    it = iter(user)
-    out = []
-    for v in program.graph.inputs:
-        if v.kind == "input":
-            out.append(next(it)._data)
-        else:
-            out.append(program.state[v.target if v.kind in ("param", "buffer") else v.name]._data)
-    return out

@@ -11,7 +11,7 @@ from ember.ir.interpret import Interpreter
 from ember.ir.trace import flatten
 from ember.passes import run_pipeline
 from ember.passes.autodiff import autodiff
-from tests.helpers import assert_close
+from tests.helpers import all_inputs, assert_close
 
 samples = pytest.importorskip("tests.ops.samples")
 SAMPLES = samples.SAMPLES
@@ -19,13 +19,6 @@ SAMPLES = samples.SAMPLES
 
 def _fresh(arrays):
     return [ember.tensor(np.array(a, copy=True)) for a in arrays]
-
-
-def _inputs(program, user):
-    it = iter(user)
-    return [next(it)._data if v.kind == "input" else
-            program.state[v.target if v.kind in ("param", "buffer") else v.name]._data
-            for v in program.graph.inputs]
 
 
 def _traced(sample, grad=False):
@@ -55,7 +48,7 @@ def test_pipeline_and_codegen_equal_eager(sample):
     kept_seeds = [n.params["seed"] for n in g.nodes if "seed" in n.prim.params]
     assert all(s in seeds for s in kept_seeds)
     run_in = _fresh(arrays)
-    ins = _inputs(program, run_in)
+    ins = all_inputs(program, run_in)
     outs, muts = Interpreter(g).run([np.array(a, copy=True) for a in ins])
     mod = CompiledModule(generate(g))
     code_ins = [np.array(a, copy=True) for a in ins]
@@ -105,7 +98,7 @@ def test_autodiff_pass_equals_eager_autograd(sample):
     user = [v for v in g.inputs if v.kind == "input"]
     wrt = [user[i] for i in float_pos]
     autodiff(g, wrt=wrt, outputs=g.outputs[:1])
-    run = Interpreter(g).run(_inputs(program, _fresh(arrays)))[0]
+    run = Interpreter(g).run(all_inputs(program, _fresh(arrays)))[0]
     grads = run[1:]
     for i, gv in zip(float_pos, grads):
         exp = leaves_in[i].grad
