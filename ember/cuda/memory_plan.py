@@ -56,14 +56,7 @@ def _variant_for(cf, args, kwargs):
     found = cf.find_variant(sigs, state, grad)
     if found is not None:
         return found
-    v = C.Variant()
-    v.grad_enabled = grad
-    v.hp_keys = frozenset(cf.hp_keys)
-    v.state_vals = C._guarded(state, v.hp_keys)
-    cf._trace(v, flat, sigs, cf._dynamic_dims(sigs), args, kwargs)
-    cf.variants.append(v)
-    cf.stats["compiles"] += 1
-    return v, {}
+    return cf.build_variant(flat, sigs, state, grad, args, kwargs), {}
 
 
 def predict(compiled, *args, **kwargs):

@@ -203,6 +203,14 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
             if config.log_recompiles:
                 print(f"[ember.compile] recompiling {self.__name__}: {reason} (at {site})",
                       file=sys.stderr)
+        v = self.build_variant(flat, sigs, state, grad, args, kwargs)
+        if v.eager is not None:
+            return self._eager(args, kwargs)
+        return self._run(v, flat, args, kwargs)
+
+    def build_variant(self, flat, sigs, state, grad, args, kwargs):
+        """Trace and compile a new variant for these arguments and add it to the cache (used by
+        calls and by memory_plan())."""
         dyn = self._dynamic_dims(sigs)
         t0 = time.perf_counter()
         keys = frozenset(self.hp_keys)
@@ -225,9 +233,7 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
         self.stats["compiles"] += 1
         _GLOBAL["compiles"] += 1
         self.variants.append(v)
-        if v.eager is not None:
-            return self._eager(args, kwargs)
-        return self._run(v, flat, args, kwargs)
+        return v
 
     # --- running ----------------------------------------------------------------------------------
     def _run(self, v, flat, args, kwargs):

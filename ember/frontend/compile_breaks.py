@@ -43,7 +43,7 @@ class GraphBreaks:
             self.reported_breaks.add(msg)
             if config.log_graph_breaks:
                 warnings.warn(f"ember.compile: graph break in {self.__name__} (this signature runs "
-                              f"eagerly): {msg}", GraphBreakWarning, stacklevel=4)
+                              f"eagerly): {msg}", GraphBreakWarning, stacklevel=5)
         return _BROKE
 
     def _drop_escaped(self, tracer):
