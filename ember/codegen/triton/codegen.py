@@ -121,6 +121,17 @@ class ModuleWriter:
     def var_of_ptr(self, base):
         return self.ptr_name(base)
 
+    def _finish_flat(self, g, em, kname, body, total):
+        """Finish a kernel over `total` elements as one flat XBLOCK range (no kernel if empty)."""
+        if total:
+            cfg = heuristics.pointwise(total)
+            head = ["    x = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)",
+                    f"    xmask = x < {total}",
+                    "    xzero = tl.zeros([XBLOCK], tl.int32)"]
+            self.finish(g, em, kname, head + body.lines, ["XBLOCK"], [],
+                        f"rt.launch({{k}}, ({-(-total // cfg['XBLOCK'])},), {{args}}, "
+                        f"XBLOCK={cfg['XBLOCK']}, num_warps={cfg['num_warps']})")
+
     def finish(self, g, em, kname, body_lines, constexprs, decorator, launch):
         self._finish(self.header(g, kname), em, kname, body_lines, constexprs, decorator, launch)
 
@@ -356,15 +367,7 @@ class ModuleWriter:
         lay = Layout.contiguous(shape)
         body.emit(f"tl.store({copy.ptr(out)} + {texpr(lay.offset_flat(copy.ctx.x))}, "
                   f"{var}.to({out.dtype.triton}), xmask)")
-        total = numel(shape)
-        if total:
-            cfg = heuristics.pointwise(total)
-            head = ["    x = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)",
-                    f"    xmask = x < {total}",
-                    "    xzero = tl.zeros([XBLOCK], tl.int32)"]
-            self.finish(g, copy, self.kname(g) + "_copy", head + body.lines, ["XBLOCK"], [],
-                        f"rt.launch({{k}}, ({-(-total // cfg['XBLOCK'])},), {{args}}, "
-                        f"XBLOCK={cfg['XBLOCK']}, num_warps={cfg['num_warps']})")
+        self._finish_flat(g, copy, self.kname(g) + "_copy", body, numel(shape))
         # kernel 2: scatter the source elements
         em = KernelEmitter(g, self.sched, self.shapes, self.names, self.var_of_ptr)
         em.members = set()
@@ -399,15 +402,7 @@ class ModuleWriter:
                       f"xmask)")
         else:
             body.emit(f"tl.store({ptr} + {texpr(off)}, {val}.to({out.dtype.triton}), xmask)")
-        total = numel(it_shape)
-        if total:
-            cfg = heuristics.pointwise(total)
-            head = ["    x = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)",
-                    f"    xmask = x < {total}",
-                    "    xzero = tl.zeros([XBLOCK], tl.int32)"]
-            self.finish(g, em, self.kname(g), head + body.lines, ["XBLOCK"], [],
-                        f"rt.launch({{k}}, ({-(-total // cfg['XBLOCK'])},), {{args}}, "
-                        f"XBLOCK={cfg['XBLOCK']}, num_warps={cfg['num_warps']})")
+        self._finish_flat(g, em, self.kname(g), body, numel(it_shape))
 
     def write_scan(self, g):
         n = g.nodes[0]

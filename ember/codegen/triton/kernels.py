@@ -42,22 +42,15 @@ def _const(value, d):
     return str(v)
 
 
-def _min_of(d):
+def _bound_of(d, highest):
+    """dtype d's lowest value (highest=False: max's identity) or highest one, as source text."""
     if d.is_floating_point:
-        return "-_INF"
+        return "_INF" if highest else "-_INF"
     if d is dt.bool_:
-        return "0"
+        return "1" if highest else "0"
     import numpy as np
-    return str(int(np.iinfo(d.np).min))
-
-
-def _max_of(d):
-    if d.is_floating_point:
-        return "_INF"
-    if d is dt.bool_:
-        return "1"
-    import numpy as np
-    return str(int(np.iinfo(d.np).max))
+    info = np.iinfo(d.np)
+    return str(int(info.max if highest else info.min))
 
 
 # --- iteration contexts ---------------------------------------------------------------------------
@@ -436,12 +429,12 @@ class KernelEmitter:
         if name == "prod":
             return f"tl.reduce(tl.where(mask, {v}, 1), 1, _mul_combine, keep_dims=True)"
         if name in ("amax", "amin"):
-            init = _min_of(cd) if name == "amax" else _max_of(cd)
+            init = _bound_of(cd, highest=name != "amax")
             comb = ("_max_nan" if name == "amax" else "_min_nan") if cd.is_floating_point else \
                 ("_max_int" if name == "amax" else "_min_int")
             return f"tl.reduce(tl.where(mask, {v}, {init}), 1, {comb}, keep_dims=True)"
         if name in ("argmax", "argmin"):
-            init = _min_of(cd) if name == "argmax" else _max_of(cd)
+            init = _bound_of(cd, highest=name != "argmax")
             fn = "tl.argmax" if name == "argmax" else "tl.argmin"
             best = f"{fn}(tl.where(mask, {v}, {init}), 1, keep_dims=True)"
             if not cd.is_floating_point:
@@ -466,7 +459,7 @@ class KernelEmitter:
         acc = self.fresh("acc")
         loop = Scope(outer.indent + 1, parent=outer)
         if name in ("argmax", "argmin"):
-            init = _min_of(cd) if name == "argmax" else _max_of(cd)
+            init = _bound_of(cd, highest=name != "argmax")
             outer.emit(f"{acc} = tl.full([XBLOCK, 1], {init}, {cd.triton})")
             outer.emit(f"{acc}_i = tl.zeros([XBLOCK, 1], tl.int64)")
             v = self.value(n.inputs[0], "full", loop)
@@ -489,7 +482,7 @@ class KernelEmitter:
             self.close_loop(outer, loop)
             return self.assign(result, n.out.dtype, outer)
         init = {"sum": "0", "prod": "1"}.get(name) or (
-            _min_of(cd) if name == "amax" else _max_of(cd))
+            _bound_of(cd, highest=name != "amax"))
         outer.emit(f"{acc} = tl.full([XBLOCK, RBLOCK], {init}, {cd.triton})")
         v = self.value(n.inputs[0], "full", loop)
         masked = f"tl.where(mask, {v}, {init})"
