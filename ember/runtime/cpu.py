@@ -5,6 +5,10 @@ release the GIL, so splitting a big contiguous array into chunks and running the
 and a small pool gives the same speed-up without any native code.  Small arrays stay serial: a pool
 round trip costs ~10-60 us, so below PARALLEL_MIN elements it would only add latency.
 
+A few large float ops (exp; sum/amax/amin over everything or over trailing dims) first try
+native.py's numba kernels, which reach PyTorch's speed where NumPy plus this pool cannot (see that
+module); they fall back to the code here when numba is unavailable.
+
 Large freed buffers are reused by glibc without new page faults (its mmap threshold rises to the
 size of the largest freed block), so no allocator tuning is done here: measured 0 minor faults per
 16 MB eager op in steady state.
@@ -138,9 +142,32 @@ def _run_chunks(work, bounds):
     return results
 
 
+_native = None
+_np_exp = np.exp
+_F32 = np.dtype(np.float32)
+_NATIVE_REDUCERS = {np.add: "sum", np.maximum: "max", np.minimum: "min"}
+_NATIVE_DTYPES = (_F32, np.dtype(np.float64))
+NATIVE_ROW_MIN = 64      # shorter rows leave the kernels' SIMD loops too little to do
+
+
+def _native_module():
+    """ember.runtime.native, imported on the first large op (it is cheap; numba, which it
+    imports on its own first use, is not)."""
+    global _native
+    if _native is None:
+        from . import native
+        _native = native
+    return _native
+
+
 def elementwise(fn, *arrays):
     """fn(*arrays) for same-shape arrays, split across cores when large and contiguous."""
     first = arrays[0]
+    if (fn is _np_exp and first.dtype == _F32 and first.size >= PARALLEL_MIN
+            and first.flags.c_contiguous):
+        out = _native_module().exp(first, _threads)
+        if out is not None:
+            return out
     if (_threads < 2 or first.size < PARALLEL_MIN or fn.__class__ is not _ufunc
             or fn.nout != 1):
         return fn(*arrays)
@@ -170,6 +197,11 @@ def reduce(ufunc, x, dims, dtype=None):
     a full reduction combines per-chunk partials; a reduction that keeps dim 0 splits along it."""
     if x.size < PARALLEL_MIN or not x.flags.c_contiguous or x.ndim == 0:
         return ufunc.reduce(x, axis=dims, keepdims=True, dtype=dtype)
+    if ufunc in _NATIVE_REDUCERS and x.dtype in _NATIVE_DTYPES and (dtype is None
+                                                                     or dtype == x.dtype):
+        out = _native_reduce(_NATIVE_REDUCERS[ufunc], x, dims)
+        if out is not None:
+            return out
     if _threads < 2 or ufunc not in _REDUCERS:
         return ufunc.reduce(x, axis=dims, keepdims=True, dtype=dtype)
     if len(dims) == x.ndim:
@@ -206,6 +238,22 @@ def reduce(ufunc, x, dims, dtype=None):
         _run_chunks(rows, _bounds(x.shape[0], min(x.shape[0], _chunk_count(x.size, _threads))))
         return out
     return ufunc.reduce(x, axis=dims, keepdims=True, dtype=dtype)
+
+
+def _native_reduce(kind, x, dims):
+    """The native kernels' result for a full or trailing-dims reduction, else None."""
+    out_shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape))
+    if len(dims) == x.ndim:
+        out = _native_module().full_reduce(kind, x, _threads)
+    else:
+        kept = x.ndim - len(dims)
+        if list(dims) != list(range(kept, x.ndim)):
+            return None
+        n_rows = int(np.prod(x.shape[:kept], dtype=np.int64))
+        if n_rows == 0 or x.size // n_rows < NATIVE_ROW_MIN:
+            return None
+        out = _native_module().row_reduce(kind, x.reshape(n_rows, -1), _threads)
+    return None if out is None else out.reshape(out_shape)
 
 
 def _row_reduce(ufunc, x2, dtype):

@@ -1,5 +1,6 @@
 """ember.runtime.cpu: large ops split across threads give NumPy's / PyTorch's results exactly
-(elementwise) or to summation accuracy (reductions), for every path the splitter takes."""
+(elementwise) or to summation accuracy (reductions), for every path the splitter takes.  The numba
+kernels that cpu.py tries first are switched off here (tests/runtime/test_native.py covers them)."""
 from __future__ import annotations
 
 import threading
@@ -8,14 +9,15 @@ import numpy as np
 import pytest
 
 import ember
-from ember.runtime import cpu
+from ember.runtime import cpu, native
 from tests.helpers import assert_close, need_torch
 
 N = cpu.PARALLEL_MIN  # the smallest size that is split
 
 
 @pytest.fixture
-def two_threads():
+def two_threads(monkeypatch):
+    monkeypatch.setattr(native, "ENABLED", False)   # the thread-pool path, not the numba kernels
     old = cpu.get_num_threads()
     cpu.set_num_threads(2)
     yield

@@ -1,0 +1,144 @@
+"""Numba kernels for the few large eager ops where NumPy plus a Python thread pool is too slow.
+
+Why: on a 2-core VM, waking a helper of cpu.py's pool costs ~60 us, and NumPy's float32 exp
+costs ~0.45 ns/element against PyTorch's ~0.27.  Numba's parallel loops run on its OpenMP threads,
+which spin briefly between regions (a prange round trip measured 1.4 us), and LLVM vectorizes the
+loops below; together they reach PyTorch's speed on exp, sum and amax/amin of large float arrays.
+
+Only cpu.py calls this module, and only for large C-contiguous float32/float64 arrays.  numba is
+imported on first use (it costs ~130 ms, far too much for ``import ember``).  Every entry point
+returns None when the native path cannot run (numba missing, a kernel failed to compile, a forked
+child, another thread inside a kernel) and the caller then falls back to NumPy.
+
+Kernels are compiled with cache=True (numba stores them next to this file, or in its user cache
+directory when that is read-only), so a process compiles each signature at most once per machine.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+_state = {"kernels": None, "failed": False}
+# one launch at a time: numba's workqueue layer (used where neither OpenMP nor TBB loads) aborts
+# the process on concurrent launches; with OpenMP they would only oversubscribe the cores
+_busy = threading.Lock()
+_forked = [False]
+_numba = None              # the numba module, once kernels() has imported it
+
+
+def _after_fork():
+    # GNU OpenMP (numba's "omp" layer here) aborts a forked child that enters a parallel region
+    # once the parent has used one: DataLoader workers are forked, so they stay on NumPy
+    _forked[0] = True
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+ENABLED = os.environ.get("EMBER_NATIVE", "1") != "0"   # tests switch it to reach the NumPy path
+
+
+def kernels():
+    """The kernel module, or None when the native path is off (ENABLED false, EMBER_NATIVE=0),
+    numba is unusable here, or this is a forked child."""
+    if not ENABLED or _forked[0]:
+        return None
+    k = _state["kernels"]
+    if k is not None or _state["failed"]:
+        return k
+    global _numba
+    try:
+        from . import native_kernels as k
+    except Exception:  # numba missing or broken: NumPy path from now on
+        _state["failed"] = True
+        return None
+    _numba = k.numba
+    _state["kernels"] = k
+    return k
+
+
+# Work is cut into blocks that threads claim one at a time (OpenMP dynamic scheduling), for the
+# reason cpu._run_chunks gives: with prange's default static halves, a helper thread that other
+# jobs keep off its core makes the caller wait for its whole half (measured at load average 3:
+# exp of 4M floats, median 8.8 ms with static halves, 1.1 ms with blocks).  A block is ~20-40 us
+# of work.
+BLOCK = 1 << 16            # elements of a full reduction or of exp
+ROW_CHUNKS_PER_THREAD = 16
+
+
+def _launch(fn, chunk, *args):
+    """fn(*args) with `chunk` loop iterations claimed at a time, under the one-launch-at-a-time
+    lock; None if it cannot run now (or failed, which switches the native path off)."""
+    if _forked[0] or not _busy.acquire(blocking=False):
+        return None
+    try:
+        old = _numba.set_parallel_chunksize(chunk)
+        try:
+            return fn(*args)
+        finally:
+            _numba.set_parallel_chunksize(old)
+    except Exception:
+        # a compile failure (odd CPU, broken LLVM): never try the native path again
+        _state["failed"] = True
+        _state["kernels"] = None
+        return None
+    finally:
+        _busy.release()
+
+
+def _set_threads(k, n):
+    if k.numba.get_num_threads() != n:
+        k.numba.set_num_threads(max(1, min(n, k.numba.config.NUMBA_NUM_THREADS)))
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def exp(x, threads):
+    """np.exp(x) for a C-contiguous float32 array, or None."""
+    if x.dtype != np.float32:
+        return None
+    k = kernels()
+    if k is None:
+        return None
+    _set_threads(k, threads)
+    out = np.empty_like(x)
+    if _launch(k.exp_f32, 1, x.reshape(-1), out.reshape(-1), BLOCK) is None:
+        return None
+    return out
+
+
+def full_reduce(kind, x, threads):
+    """sum/max/min of all of a C-contiguous float array as a 0-d array, or None."""
+    if x.dtype not in _FLOATS:
+        return None
+    k = kernels()
+    if k is None:
+        return None
+    _set_threads(k, threads)
+    flat = x.reshape(-1)
+    if kind == "sum":
+        r = _launch(k.full_sum, 1, flat, BLOCK, x.dtype.type(0))
+    else:
+        r = _launch(k.full_max if kind == "max" else k.full_min, 1, flat, BLOCK)
+    return None if r is None else np.asarray(r, x.dtype)
+
+
+def row_reduce(kind, x2, threads):
+    """sum/max/min along axis 1 of a C-contiguous 2-D float array, or None."""
+    if x2.dtype not in _FLOATS or x2.shape[1] == 0:
+        return None
+    k = kernels()
+    if k is None:
+        return None
+    _set_threads(k, threads)
+    out = np.empty(x2.shape[0], x2.dtype)
+    chunk = max(1, x2.shape[0] // (threads * ROW_CHUNKS_PER_THREAD))
+    if kind == "sum":
+        done = _launch(k.row_sum, chunk, x2, out, x2.dtype.type(0))
+    else:
+        done = _launch(k.row_max if kind == "max" else k.row_min, chunk, x2, out)
+    if done is None:
+        return None
+    return out
