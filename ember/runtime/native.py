@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from time import perf_counter
 
 import numpy as np
 
@@ -67,15 +68,55 @@ BLOCK = 1 << 16            # elements of a full reduction or of exp
 ROW_CHUNKS_PER_THREAD = 16
 
 
-def _launch(fn, chunk, *args):
-    """fn(*args) with `chunk` loop iterations claimed at a time, under the one-launch-at-a-time
-    lock; None if it cannot run now (or failed, which switches the native path off)."""
+# Under heavy load two threads can be far slower than one: an OpenMP region ends in a barrier,
+# so the caller waits until every team thread has been scheduled at least once (cpu.py's pool
+# never waits for a helper that has not started).  Measured at load average 9 on the 2-core VM,
+# medians of 4M-float ops: row sums 18 ms with 2 threads, 0.66 ms with 1 (NumPy + pool: 3.9 ms);
+# exp 19.7 / 8.7 / 13 ms; amax rows 18.8 / 0.87 / 3.2 ms.  So each call is timed, and one that
+# runs SLOW_FACTOR times slower per element than the fastest call of its kernel, dtype and thread
+# count runs the following calls on one thread for a back-off time (doubling while multi-thread
+# calls stay slow, from BACKOFF_S[0] up to BACKOFF_S[1]; reset by a fast one).
+SLOW_FACTOR = 4.0
+SLOW_MIN_S = 0.5e-3        # shorter calls are never judged slow (timer and wake-up noise)
+BACKOFF_S = (0.05, 2.0)
+_fastest = {}              # (kernel, dtype, threads) -> fastest seconds per element seen
+_slow = {"until": 0.0, "span": BACKOFF_S[0]}
+
+
+def _threads_now(threads):
+    return 1 if threads > 1 and perf_counter() < _slow["until"] else threads
+
+
+def _judge(key, size, seconds):
+    per = seconds / size
+    best = _fastest.get(key)
+    if best is None or per < best:
+        _fastest[key] = per       # (a kernel's first call includes its compile: never judged)
+    if key[2] == 1:
+        return
+    if best is not None and seconds > SLOW_MIN_S and per > SLOW_FACTOR * best:
+        _slow["until"] = perf_counter() + _slow["span"]
+        _slow["span"] = min(2 * _slow["span"], BACKOFF_S[1])
+    else:
+        _slow["span"] = BACKOFF_S[0]
+
+
+def _launch(fn, chunk, threads, *args):
+    """fn(*args) on `threads` threads claiming `chunk` loop iterations at a time, under the
+    one-launch-at-a-time lock; None if it cannot run now (or failed, which switches the native
+    path off).  args[0] is the input array (its size and dtype key the timing)."""
     if _forked[0] or not _busy.acquire(blocking=False):
         return None
     try:
+        threads = _threads_now(threads)
+        if _numba.get_num_threads() != threads:
+            _numba.set_num_threads(max(1, min(threads, _numba.config.NUMBA_NUM_THREADS)))
         old = _numba.set_parallel_chunksize(chunk)
         try:
-            return fn(*args)
+            t0 = perf_counter()
+            out = fn(*args)
+            _judge((fn, args[0].dtype, threads), args[0].size, perf_counter() - t0)
+            return out
         finally:
             _numba.set_parallel_chunksize(old)
     except Exception:
@@ -85,11 +126,6 @@ def _launch(fn, chunk, *args):
         return None
     finally:
         _busy.release()
-
-
-def _set_threads(k, n):
-    if k.numba.get_num_threads() != n:
-        k.numba.set_num_threads(max(1, min(n, k.numba.config.NUMBA_NUM_THREADS)))
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -102,9 +138,8 @@ def exp(x, threads):
     k = kernels()
     if k is None:
         return None
-    _set_threads(k, threads)
     out = np.empty_like(x)
-    if _launch(k.exp_f32, 1, x.reshape(-1), out.reshape(-1), BLOCK) is None:
+    if _launch(k.exp_f32, 1, threads, x.reshape(-1), out.reshape(-1), BLOCK) is None:
         return None
     return out
 
@@ -116,12 +151,11 @@ def full_reduce(kind, x, threads):
     k = kernels()
     if k is None:
         return None
-    _set_threads(k, threads)
     flat = x.reshape(-1)
     if kind == "sum":
-        r = _launch(k.full_sum, 1, flat, BLOCK, x.dtype.type(0))
+        r = _launch(k.full_sum, 1, threads, flat, BLOCK, x.dtype.type(0))
     else:
-        r = _launch(k.full_max if kind == "max" else k.full_min, 1, flat, BLOCK)
+        r = _launch(k.full_max if kind == "max" else k.full_min, 1, threads, flat, BLOCK)
     return None if r is None else np.asarray(r, x.dtype)
 
 
@@ -132,13 +166,10 @@ def row_reduce(kind, x2, threads):
     k = kernels()
     if k is None:
         return None
-    _set_threads(k, threads)
     out = np.empty(x2.shape[0], x2.dtype)
     chunk = max(1, x2.shape[0] // (threads * ROW_CHUNKS_PER_THREAD))
     if kind == "sum":
-        done = _launch(k.row_sum, chunk, x2, out, x2.dtype.type(0))
+        done = _launch(k.row_sum, chunk, threads, x2, out, x2.dtype.type(0))
     else:
-        done = _launch(k.row_max if kind == "max" else k.row_min, chunk, x2, out)
-    if done is None:
-        return None
-    return out
+        done = _launch(k.row_max if kind == "max" else k.row_min, chunk, threads, x2, out)
+    return None if done is None else out

@@ -205,7 +205,7 @@ def test_large_ops_match_torch_in_float64_and_keepdim(two_threads):
     assert_close(e.mean(), t.mean(), rtol=1e-12, atol=1e-12)
 
 
-def test_one_thread_gives_the_same_rows_and_nearly_the_same_sum():
+def test_results_do_not_depend_on_the_thread_count():
     x = _rand((2048, 2048), seed=7)
     old = cpu.get_num_threads()
     try:
@@ -217,9 +217,47 @@ def test_one_thread_gives_the_same_rows_and_nearly_the_same_sum():
                cpu.elementwise(np.exp, x)]
     finally:
         cpu.set_num_threads(old)
-    np.testing.assert_array_equal(one[0], two[0])          # a row never spans threads
-    np.testing.assert_allclose(one[1], two[1], rtol=1e-6)  # partial sums are split differently
+    np.testing.assert_array_equal(one[0], two[0])   # a row never spans threads
+    np.testing.assert_array_equal(one[1], two[1])   # fixed blocks, combined in a fixed order
     np.testing.assert_array_equal(one[2], two[2])
+
+
+@pytest.fixture
+def fresh_timing(monkeypatch):
+    monkeypatch.setattr(native, "_fastest", {})
+    monkeypatch.setattr(native, "_slow", {"until": 0.0, "span": native.BACKOFF_S[0]})
+
+
+def test_a_slow_multithread_call_backs_off_to_one_thread(two_threads, fresh_timing):
+    x = _rand(N, seed=12)
+    native.exp(x, 2)
+    k = native.kernels()
+    assert k.numba.get_num_threads() == 2
+    key = (k.exp_f32, x.dtype, 2)
+    fastest = native._fastest[key]
+    # a call 10x slower per element than the fastest one starts a back-off ...
+    native._judge(key, N, max(10 * fastest * N, 2 * native.SLOW_MIN_S))
+    assert native._slow["until"] > native.perf_counter()
+    assert native._slow["span"] == 2 * native.BACKOFF_S[0]
+    np.testing.assert_array_equal(native.exp(x, 2), cpu.elementwise(np.exp, x))
+    assert k.numba.get_num_threads() == 1                 # ... during which calls run on one thread
+    # a second slow call doubles the back-off; a fast one resets it
+    native._judge(key, N, max(10 * fastest * N, 2 * native.SLOW_MIN_S))
+    assert native._slow["span"] == 4 * native.BACKOFF_S[0]
+    native._judge(key, N, fastest * N)
+    assert native._slow["span"] == native.BACKOFF_S[0]
+    native._slow["until"] = 0.0                            # the back-off is over
+    native.exp(x, 2)
+    assert k.numba.get_num_threads() == 2
+
+
+def test_short_or_single_thread_calls_are_never_judged_slow(fresh_timing):
+    key2, key1 = ("kernel", np.float32, 2), ("kernel", np.float32, 1)
+    native._judge(key2, N, 1e-5)
+    native._judge(key2, N, native.SLOW_MIN_S / 2)          # 50x slower, but under SLOW_MIN_S
+    native._judge(key1, N, 1e-5)
+    native._judge(key1, N, 1.0)                            # one thread: nothing to back off to
+    assert native._slow["until"] == 0.0
 
 
 def test_disabled_native_path_gives_numpy_results(two_threads, monkeypatch):
