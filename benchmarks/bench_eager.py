@@ -1,6 +1,7 @@
 """Issue 2's speed targets: eager dispatch overhead of a small op, and large single ops.
 
     python -m benchmarks.bench_eager
+    EMBER_NATIVE=0 python -m benchmarks.bench_eager    # without the numba kernels (A/B)
 """
 from __future__ import annotations
 
@@ -54,6 +55,15 @@ def main():
     big("amax(dim=1), 2048x2048", lambda: ma.amax(1), lambda: tma.amax(1))
     (m1, m2), tm = pair((1024, 1024))
     big("matmul 1024^3", lambda: m1 @ m2, lambda: tm[0] @ tm[1], repeat=5)
+    # no target: other large elementwise ops, to see that the native kernels (exp, sum, amax)
+    # leave the NumPy + thread-pool path of everything else as it was
+    pos, tpos = (xa * xa + 0.5), ((ta * ta + 0.5) if torch else None)   # log of positive values
+    for name, e_fn, t_fn in [("mul", lambda: xa * xb, lambda: ta * tb),
+                             ("tanh", lambda: xa.tanh(), lambda: ta.tanh()),
+                             ("log", lambda: pos.log(), lambda: tpos.log()),
+                             ("sigmoid", lambda: xa.sigmoid(), lambda: ta.sigmoid())]:
+        rows.append(compare(f"{name}, 4M elements (no target)", e_fn, t_fn if torch else None,
+                            repeat=5))
     print_table("eager ops (issue 2)", rows)
     if torch:
         print_table("large ops, fastest of 21 interleaved repeats of 5 calls (matmul: 15); less load-sensitive",
