@@ -7,7 +7,8 @@ round trip costs ~10-60 us, so below PARALLEL_MIN elements it would only add lat
 
 A few large float ops (exp; sum/amax/amin over everything or over trailing dims) first try
 native.py's numba kernels, which reach PyTorch's speed where NumPy plus this pool cannot (see that
-module); they fall back to the code here when numba is unavailable.
+module); whenever those cannot run (no numba, a forked child, EMBER_NATIVE=0, ...) the code here
+does the op as before.
 
 Large freed buffers are reused by glibc without new page faults (its mmap threshold rises to the
 size of the largest freed block), so no allocator tuning is done here: measured 0 minor faults per
