@@ -54,6 +54,9 @@ def kernels():
     except Exception:  # numba missing or broken: NumPy path from now on
         _state["failed"] = True
         return None
+    if k.numba.config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1: the kernels would be Python loops
+        _state["failed"] = True
+        return None
     _numba = k.numba
     _state["kernels"] = k
     return k

@@ -281,6 +281,29 @@ def test_a_failing_kernel_falls_back_to_numpy_and_switches_native_off(two_thread
     assert native.full_reduce("sum", x, 2) is None    # no further attempts this process
 
 
+def test_numba_missing_means_numpy(two_threads, monkeypatch):
+    import ember.runtime as runtime
+    native.kernels()
+    monkeypatch.delattr(runtime, "native_kernels")
+    monkeypatch.setitem(sys.modules, "ember.runtime.native_kernels", None)  # import fails
+    monkeypatch.setitem(native._state, "kernels", None)
+    monkeypatch.setitem(native._state, "failed", False)
+    assert native.kernels() is None and native._state["failed"]
+    x = _rand(N, seed=14)
+    np.testing.assert_array_equal(cpu.elementwise(np.exp, x), np.exp(x))
+    np.testing.assert_array_equal(cpu.reduce(np.maximum, x, (0,), np.float32), x.max(keepdims=True))
+
+
+def test_numba_disable_jit_means_numpy(two_threads, monkeypatch):
+    k = native.kernels()
+    monkeypatch.setattr(k.numba.config, "DISABLE_JIT", True)
+    monkeypatch.setitem(native._state, "kernels", None)
+    monkeypatch.setitem(native._state, "failed", False)
+    assert native.kernels() is None
+    x = _rand(N, seed=13)
+    np.testing.assert_array_equal(cpu.elementwise(np.exp, x), np.exp(x))
+
+
 def test_another_thread_inside_a_kernel_means_numpy_here(two_threads):
     x = _rand(N, seed=10)
     with native._busy:      # as if another thread were running a native kernel
