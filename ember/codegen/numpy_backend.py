@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import sympy
 
 from .. import dtypes as dt
+from ..shapes import is_sym   # sympy itself only for symbolic programs
 from ..ops.registry import REGISTRY
 
 _LOW = (np.dtype(np.float16), dt.bfloat16.np)
@@ -109,7 +109,7 @@ class _Emitter:
             if math.isinf(p):
                 return "INF" if p > 0 else "(-INF)"
             return repr(p)
-        if isinstance(p, sympy.Basic):
+        if is_sym(p):
             if p.is_Integer:
                 return str(int(p))
             from sympy.printing.pycode import pycode
@@ -290,7 +290,7 @@ def generate(graph, plan=None, name=None):
     seen = set()
     for k, v in enumerate(g.inputs):
         for d, dim in enumerate(v.meta.shape):
-            if isinstance(dim, sympy.Symbol) and dim.name not in seen:
+            if is_sym(dim) and dim.is_Symbol and dim.name not in seen:
                 seen.add(dim.name)
                 symbols.append((dim.name, k, d))
     for i, n in enumerate(g.nodes):
