@@ -156,12 +156,16 @@ def kernel_profile(c, ex, ey, top=8, calls=30):
     timed = ["def call(args, seeds, B):", "    _p = _perf"]
     for i, ln in enumerate(lines):
         st = ln.strip()
-        if st.startswith("return") or not ln.startswith("    ") or ln.startswith("     "):
+        indent = ln[:len(ln) - len(ln.lstrip())]
+        # block headers (a native group's if/else), comments and the return stay as they are
+        if st.startswith(("return", "#")) or st.endswith(":") or not indent:
             timed.append(ln)
             continue
-        timed.append(f"    _s = _p(); {st}; _T[{i}] += _p() - _s")
+        timed.append(f"{indent}_s = _p(); {st}; _T[{i}] += _p() - _s")
     ns = {"_perf": time.perf_counter, "_T": [0.0] * len(lines)}
     exec(compile(head + "\n".join(timed) + "\n", "<profiled>", "exec"), ns)
+    # the native kernels the variant loaded (re-executing the head reset them to None)
+    ns.update({k: x for k, x in v.module.ns.items() if k[:1] == "K" and k[1:].isdigit()})
     original = v.module.call
     v.module.call = ns["call"]
     try:
