@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 
 import numpy as np
 
@@ -281,8 +282,8 @@ def compile_kernel(name, source, signature):
         if isinstance(hit, Exception):
             raise hit
         return hit
+    import numba            # ImportError: no Numba (the caller stays on NumPy)
     try:
-        import numba
         fn = _disk_function(name, source)
         cache = fn is not None
         if fn is None:
@@ -290,8 +291,6 @@ def compile_kernel(name, source, signature):
             exec(compile(source, f"<ember native {name}>", "exec"), ns)
             fn = ns[name]
         k = numba.njit(signature, error_model="numpy", cache=cache, nogil=True)(fn)
-    except ImportError:
-        raise
     except Exception as e:       # a kernel Numba cannot compile: remember, stay on NumPy
         _COMPILED[key] = e
         raise
@@ -317,9 +316,12 @@ def _disk_function(name, source):
             with open(tmp, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, path)
-        spec = importlib.util.spec_from_file_location(mod, path)
-        m = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(m)
+        m = sys.modules.get(mod)
+        if m is None:
+            spec = importlib.util.spec_from_file_location(mod, path)
+            m = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(m)
+            sys.modules[mod] = m        # Numba's cache finds the function's module by name
         return getattr(m, name)
     except (OSError, ImportError, SyntaxError):
         return None
