@@ -238,3 +238,30 @@ def test_kernels_go_to_the_disk_cache_when_it_is_on(monkeypatch, tmp_path):
     m2 = CompiledModule(_module(c).source)
     m2.load_native()
     assert m2.native_loaded == ["k0"] and m2.ns["K0"] is _module(c).ns["K0"]
+
+
+_CACHED_SCRIPT = """
+import numpy as np, ember
+from ember.codegen import native
+x = ember.tensor(np.linspace(-1, 1, 128 * 160, dtype=np.float32).reshape(128, 160))
+c = ember.compile(lambda t: ((t * 2.0 + 1.0).abs().sqrt() - t).relu())
+for _ in range(3):
+    out = c(x)
+m = c.variants[-1].module
+stats = [k.stats for k in native._COMPILED.values()]
+print(m.native_loaded, sum(sum(s.cache_hits.values()) for s in stats), m.native_error)
+"""
+
+
+def test_a_second_process_loads_kernels_from_numbas_cache(tmp_path):
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, EMBER_COMPILE_CACHE="1", EMBER_CACHE_DIR=str(tmp_path),
+               EMBER_NATIVE="1", PYTHONPATH=root)
+    runs = [subprocess.run([sys.executable, "-c", _CACHED_SCRIPT], capture_output=True,
+                           text=True, env=env, cwd=root, timeout=120) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    first, second = (r.stdout.strip().splitlines()[-1] for r in runs)
+    assert first == "['k0'] 0 None", first
+    assert second == "['k0'] 1 None", second       # machine code from the cache, not LLVM
