@@ -28,7 +28,7 @@ When: the module always carries the NumPy statements too (``else:`` branch).  Nu
 lazily; ``numba`` missing means NumPy forever) compiles the kernels when a variant is called for the
 second time (``CompiledModule``), so a compile's first call and one-shot variants never pay for
 LLVM; ``EMBER_NATIVE=0`` keeps every call on NumPy.  Compiled kernels are shared in-process by
-source text, and kept on disk (Numba's ``cache=True`` beside a source file in the ember cache
+their canonical text (``canonical``: same ops, names aside), and kept on disk (Numba's ``cache=True`` beside a source file in the ember cache
 directory) when the ember compile cache is on.
 """
 from __future__ import annotations
@@ -273,9 +273,23 @@ def group_outputs(graph, group):
 _COMPILED = {}     # kernel source -> compiled dispatcher (or the exception it raised)
 
 
+def canonical(source):
+    """The kernel's computation without its names: comments dropped, the function renamed ``k``
+    and every value name (``t12``, ``a3``) renamed by first appearance.  Two groups with the same
+    ops in the same order and the same signature (the relu masks of two conv layers, the Adam
+    updates of two weights) share one compiled kernel."""
+    import re
+    text = "\n".join(ln.split("#", 1)[0].rstrip() for ln in source.splitlines())
+    text = re.sub(r"^def \w+\(", "def k(", text, count=1)
+    names = {}
+    return re.sub(r"\b[ta]\d+\b", lambda m: names.setdefault(m.group(0), f"v{len(names)}"),
+                  text) + "\n"
+
+
 def compile_kernel(name, source, signature):
     """The Numba-compiled kernel for `source` (a ``def name(...)`` block); raises ImportError
     without Numba and whatever Numba raises on a kernel it cannot compile."""
+    source = canonical(source)
     key = (source, signature)
     hit = _COMPILED.get(key)
     if hit is not None:
@@ -284,12 +298,12 @@ def compile_kernel(name, source, signature):
         return hit
     import numba            # ImportError: no Numba (the caller stays on NumPy)
     try:
-        fn = _disk_function(name, source)
+        fn = _disk_function("k", source)
         cache = fn is not None
         if fn is None:
             ns = {"np": np}
             exec(compile(source, f"<ember native {name}>", "exec"), ns)
-            fn = ns[name]
+            fn = ns["k"]
         k = numba.njit(signature, error_model="numpy", cache=cache, nogil=True)(fn)
     except Exception as e:       # a kernel Numba cannot compile: remember, stay on NumPy
         _COMPILED[key] = e

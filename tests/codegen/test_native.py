@@ -265,3 +265,17 @@ def test_a_second_process_loads_kernels_from_numbas_cache(tmp_path):
     first, second = (r.stdout.strip().splitlines()[-1] for r in runs)
     assert first == "['k0'] 0 None", first
     assert second == "['k0'] 1 None", second       # machine code from the cache, not LLVM
+
+
+def test_groups_with_the_same_ops_share_one_compiled_kernel(monkeypatch):
+    a, = _data(BIG)
+    b, = _data((160, 200), seed=1)
+
+    def f(x, y):
+        return (x * 2.0 + 1.0).abs().sqrt(), (y * 2.0 + 1.0).abs().sqrt()
+
+    c, outs = _run(f, (a, b), monkeypatch=monkeypatch)
+    m = _module(c)
+    assert m.native_loaded == ["k0", "k1"]
+    assert m.ns["K0"] is m.ns["K1"]            # one LLVM compile for both
+    np.testing.assert_allclose(outs[-1][1]._data, np.sqrt(np.abs(b * 2.0 + 1.0)), rtol=1e-6)
