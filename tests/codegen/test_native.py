@@ -279,3 +279,25 @@ def test_groups_with_the_same_ops_share_one_compiled_kernel(monkeypatch):
     assert m.native_loaded == ["k0", "k1"]
     assert m.ns["K0"] is m.ns["K1"]            # one LLVM compile for both
     np.testing.assert_allclose(outs[-1][1]._data, np.sqrt(np.abs(b * 2.0 + 1.0)), rtol=1e-6)
+
+
+def test_non_contiguous_in_place_target_takes_the_numpy_branch(monkeypatch):
+    # the kernel writes flat arrays; a state tensor that is a transposed view must not be
+    # written through a copy: the generated guard sends that call to the NumPy statements
+    w, g = _data((160, 128), BIG)
+    base = ember.tensor(w)
+    state = base.t()                      # (128, 160), not C-contiguous
+    assert not state._data.flags.c_contiguous
+
+    @ember.compile
+    def update(grad):
+        state.mul_(0.5).add_(grad * 0.25)
+
+    expected = w.T.copy()
+    for _ in range(3):
+        update(ember.tensor(g))
+        expected = expected * np.float32(0.5) + g * np.float32(0.25)
+    mod = _module(update)
+    assert mod.native_loaded == ["k0"] and "c_contiguous" in update.code()   # guard refused it
+    np.testing.assert_array_equal(state._data, expected)
+    np.testing.assert_array_equal(base._data, expected.T)
