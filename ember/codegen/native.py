@@ -25,9 +25,9 @@ arrays for Adam) the loop stayed scalar and was no faster than NumPy -- likely w
 attempt (docs/compile.md) measured Numba slower.
 
 When: the module always carries the NumPy statements too (``else:`` branch).  Numba (imported
-lazily; ``numba`` missing means NumPy forever) compiles the kernels when a variant is called for the
-second time (``CompiledModule``), so a compile's first call and one-shot variants never pay for
-LLVM; ``EMBER_NATIVE=0`` keeps every call on NumPy.  Compiled kernels are shared in-process by
+lazily; ``numba`` missing means NumPy forever) compiles the kernels when a variant is called for
+the second time (``numpy_backend.NATIVE_AFTER_CALLS``), so a compile's first call and one-shot
+variants never pay for LLVM; ``EMBER_NATIVE=0`` keeps every call on NumPy.  Compiled kernels are shared in-process by
 their canonical text (``canonical``: same ops, names aside), and kept on disk (Numba's
 ``cache=True`` beside a source file in the ember cache directory) when the ember compile cache is
 on.
@@ -41,7 +41,6 @@ import sys
 import numpy as np
 
 MIN_ELEMENTS = 16384       # smaller groups save a few us per call; each kernel costs LLVM time
-NATIVE_AFTER_CALLS = 2     # compile the kernels on a variant's second call
 
 _ARITH = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
           "neg": "-{0}", "abs": "abs({0})", "sqrt": "np.sqrt({0})",

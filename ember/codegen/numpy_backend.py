@@ -29,7 +29,9 @@ from ..shapes import is_sym   # sympy itself only for symbolic programs
 from ..ops.registry import REGISTRY
 
 _LOW = (np.dtype(np.float16), dt.bfloat16.np)
-_NATIVE_AFTER = 2     # native.NATIVE_AFTER_CALLS (not imported: native.py loads on first use)
+# a variant's native kernels are compiled on this call of it: never on a compile's first call,
+# nor for one-shot variants (codegen/native.py)
+NATIVE_AFTER_CALLS = 2
 
 # prims spelled as one NumPy ufunc for float dtypes (out= capable)
 _FLOAT_UFUNC = {
@@ -531,7 +533,7 @@ class CompiledModule:
 
     def run(self, arrays, seeds=()):
         self.calls += 1
-        if self.calls == _NATIVE_AFTER and self.native:
+        if self.calls == NATIVE_AFTER_CALLS and self.native:
             self.load_native()
         with np.errstate(all="ignore"):
             return self.call(arrays, seeds, self.buffers(arrays))
