@@ -27,10 +27,10 @@ attempt (docs/compile.md) measured Numba slower.
 When: the module always carries the NumPy statements too (``else:`` branch).  Numba (imported
 lazily; ``numba`` missing means NumPy forever) compiles the kernels when a variant is called for
 the second time (``numpy_backend.NATIVE_AFTER_CALLS``), so a compile's first call and one-shot
-variants never pay for LLVM; ``EMBER_NATIVE=0`` keeps every call on NumPy.  Compiled kernels are shared in-process by
-their canonical text (``canonical``: same ops, names aside), and kept on disk (Numba's
-``cache=True`` beside a source file in the ember cache directory) when the ember compile cache is
-on.
+variants never pay for LLVM; ``EMBER_NATIVE=0`` keeps every call on NumPy.  Compiled kernels are
+shared in-process by their canonical text (``canonical``: same ops, names aside), and kept on disk
+(Numba's ``cache=True`` beside a source file in the ember cache directory) when the ember compile
+cache is on.
 """
 from __future__ import annotations
 
