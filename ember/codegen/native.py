@@ -298,13 +298,17 @@ def compile_kernel(name, source, signature):
         return hit
     import numba            # ImportError: no Numba (the caller stays on NumPy)
     try:
+        k = None
         fn = _disk_function("k", source)
-        cache = fn is not None
-        if fn is None:
+        if fn is not None:
+            try:
+                k = numba.njit(signature, error_model="numpy", cache=True, nogil=True)(fn)
+            except Exception:    # e.g. no writable __pycache__ for Numba: compile uncached
+                k = None
+        if k is None:
             ns = {"np": np}
             exec(compile(source, f"<ember native {name}>", "exec"), ns)
-            fn = ns["k"]
-        k = numba.njit(signature, error_model="numpy", cache=cache, nogil=True)(fn)
+            k = numba.njit(signature, error_model="numpy", nogil=True)(ns["k"])
     except Exception as e:       # a kernel Numba cannot compile: remember, stay on NumPy
         _COMPILED[key] = e
         raise
