@@ -11,8 +11,9 @@ the default-threads run only.  The load average is printed before and after each
 
 Rows: compiled ember vs PyTorch eager (ratio < 1: ember faster), compiled vs ember eager, cold
 compile times (trace + passes + codegen, disk cache off) vs torch.compile's cold compile, peak
-traced memory (tracemalloc) of a compiled step vs an eager step, and per-kernel-group timings of the
-compiled MLP step (where NumPy's one pass per op shows).
+traced memory (tracemalloc) of a compiled step vs an eager step, the slowest statements of the
+compiled MLP step, and per native group of each step its NumPy statements (``EMBER_NATIVE=0``)
+against its Numba kernel, each timed in place.
 """
 from __future__ import annotations
 
@@ -182,6 +183,53 @@ def kernel_profile(c, ex, ey, top=8, calls=30):
     return rows[:top]
 
 
+def native_groups(kind, calls=100):
+    """Per native group of `kind`'s compiled step: its NumPy statements (summed, from a run with
+    EMBER_NATIVE=0) against its kernel call, both timed in place by kernel_profile."""
+    timed = {}
+    for mode in ("0", "1"):
+        old = os.environ.get("EMBER_NATIVE")
+        os.environ["EMBER_NATIVE"] = mode
+        try:
+            x, y = data(kind)
+            _, step, ex, ey = setup(kind, ember, x, y)
+            c = ember.compile(step)
+            for _ in range(3):
+                c(ex, ey)
+            timed[mode] = {ln: t for t, ln in kernel_profile(c, ex, ey, top=10 ** 6, calls=calls)}
+            src = c.code()
+        finally:
+            if old is None:
+                os.environ.pop("EMBER_NATIVE", None)
+            else:
+                os.environ["EMBER_NATIVE"] = old
+    rows = []
+    body = src.partition("def call(args, seeds, B):\n")[2].split("\n")
+    for i, ln in enumerate(body):
+        if not (ln.startswith("    if K") and ln.endswith(":")):
+            continue
+        call = body[i + 1].strip()
+        j = i + 1
+        while body[j] != "    else:":
+            j += 1
+        stmts = []
+        for ln2 in body[j + 1:]:
+            if not ln2.startswith("        "):
+                break
+            stmts.append(ln2.strip())
+        what = body[i - 1].strip("# ").split(" in one pass")[0]
+        shape = _kernel_shape(src, call.split("(")[0][1:])
+        rows.append((what, shape, sum(timed["0"].get(st, 0.0) for st in stmts),
+                     timed["1"].get(call, float("nan"))))
+    return rows
+
+
+def _kernel_shape(src, index):
+    marker = f"# kernel k{index}: "
+    at = src.find(marker)
+    return src[at:].split(" over ")[1].split(" in one loop")[0] if at >= 0 else "?"
+
+
 def _both(argv):
     """Run the single-threaded and the default-threads configuration, one after the other."""
     rc = 0
@@ -207,7 +255,7 @@ def main(argv=None):
         print(f"threads: torch {torch.get_num_threads()}, EMBER_NUM_THREADS="
               f"{os.environ.get('EMBER_NUM_THREADS', 'default')}, OPENBLAS_NUM_THREADS="
               f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
-    rows, cold, mem, prof = [], [], [], []
+    rows, cold, mem, prof, groups = [], [], [], [], []
     targets = {"mlp": 1.0, "cnn": 2.0, "transformer": 1.4}
     for kind in ("mlp", "cnn", "transformer"):
         x, y = data(kind)
@@ -231,6 +279,7 @@ def main(argv=None):
         mem.append((kind, peak_bytes(lambda: cstep(cx, cy)), peak_bytes(lambda: estep(ex, ey))))
         if kind == "mlp":
             prof = kernel_profile(cstep, cx, cy)
+        groups += [(kind,) + r for r in native_groups(kind)]
     print_table("ember.compile training steps (Adam)", rows)
     print("\n| cold compile | ember first call | ember 2nd variant | its 2nd call: native kernels "
           "(Numba) | torch.compile first call |")
@@ -251,6 +300,11 @@ def main(argv=None):
         print("|---|---|")
         for t, line in prof:
             print(f"| `{line[:100]}` | {t * 1e6:.1f} us |")
+    if groups:
+        print("\n| native group (statements timed in place) | shape | NumPy statements | kernel |")
+        print("|---|---|---|---|")
+        for kind, what, shape, tn, tk in groups:
+            print(f"| {kind}: {what} | {shape} | {tn * 1e6:.1f} us | {tk * 1e6:.1f} us |")
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"\n({machine()})")
 
