@@ -11,8 +11,9 @@ the default-threads run only.  The load average is printed before and after each
 
 Rows: compiled ember vs PyTorch eager (ratio < 1: ember faster), compiled vs ember eager, cold
 compile times (trace + passes + codegen, disk cache off) vs torch.compile's cold compile, peak
-traced memory (tracemalloc) of a compiled step vs an eager step, and per-kernel-group timings of the
-compiled MLP step (where NumPy's one pass per op shows).
+traced memory (tracemalloc) of a compiled step vs an eager step, the slowest statements of the
+compiled MLP step, and per native group of each step its NumPy statements (``EMBER_NATIVE=0``)
+against its Numba kernel, each timed in place.
 """
 from __future__ import annotations
 
@@ -118,7 +119,10 @@ def cold_compile(kind):
     t0 = time.perf_counter()
     c(ex, ey)            # Adam's state now exists: the steady-state variant compiles here
     second = time.perf_counter() - t0
-    return first, second, c
+    t0 = time.perf_counter()
+    c(ex, ey)            # that variant's second call: Numba compiles its native kernels here
+    third = time.perf_counter() - t0
+    return first, second, (third, c.variants[-1].module), c
 
 
 def torch_cold_compile(torch, kind):
@@ -156,12 +160,16 @@ def kernel_profile(c, ex, ey, top=8, calls=30):
     timed = ["def call(args, seeds, B):", "    _p = _perf"]
     for i, ln in enumerate(lines):
         st = ln.strip()
-        if st.startswith("return") or not ln.startswith("    ") or ln.startswith("     "):
+        indent = ln[:len(ln) - len(ln.lstrip())]
+        # block headers (a native group's if/else), comments and the return stay as they are
+        if st.startswith(("return", "#")) or st.endswith(":") or not indent:
             timed.append(ln)
             continue
-        timed.append(f"    _s = _p(); {st}; _T[{i}] += _p() - _s")
+        timed.append(f"{indent}_s = _p(); {st}; _T[{i}] += _p() - _s")
     ns = {"_perf": time.perf_counter, "_T": [0.0] * len(lines)}
     exec(compile(head + "\n".join(timed) + "\n", "<profiled>", "exec"), ns)
+    # the native kernels the variant loaded (re-executing the head reset them to None)
+    ns.update({k: x for k, x in v.module.ns.items() if k[:1] == "K" and k[1:].isdigit()})
     original = v.module.call
     v.module.call = ns["call"]
     try:
@@ -173,6 +181,53 @@ def kernel_profile(c, ex, ey, top=8, calls=30):
         v.module.call = original
     rows = sorted(((t / calls, lines[i].strip()) for i, t in enumerate(ns["_T"])), reverse=True)
     return rows[:top]
+
+
+def native_groups(kind, calls=100):
+    """Per native group of `kind`'s compiled step: its NumPy statements (summed, from a run with
+    EMBER_NATIVE=0) against its kernel call, both timed in place by kernel_profile."""
+    timed = {}
+    for mode in ("0", "1"):
+        old = os.environ.get("EMBER_NATIVE")
+        os.environ["EMBER_NATIVE"] = mode
+        try:
+            x, y = data(kind)
+            _, step, ex, ey = setup(kind, ember, x, y)
+            c = ember.compile(step)
+            for _ in range(3):
+                c(ex, ey)
+            timed[mode] = {ln: t for t, ln in kernel_profile(c, ex, ey, top=10 ** 6, calls=calls)}
+            src = c.code()
+        finally:
+            if old is None:
+                os.environ.pop("EMBER_NATIVE", None)
+            else:
+                os.environ["EMBER_NATIVE"] = old
+    rows = []
+    body = src.partition("def call(args, seeds, B):\n")[2].split("\n")
+    for i, ln in enumerate(body):
+        if not (ln.startswith("    if K") and ln.endswith(":")):
+            continue
+        call = body[i + 1].strip()
+        j = i + 1
+        while body[j] != "    else:":
+            j += 1
+        stmts = []
+        for ln2 in body[j + 1:]:
+            if not ln2.startswith("        "):
+                break
+            stmts.append(ln2.strip())
+        what = body[i - 1].strip("# ").split(" in one pass")[0]
+        shape = _kernel_shape(src, call.split("(")[0][1:])
+        rows.append((what, shape, sum(timed["0"].get(st, 0.0) for st in stmts),
+                     timed["1"].get(call, float("nan"))))
+    return rows
+
+
+def _kernel_shape(src, index):
+    marker = f"# kernel k{index}: "
+    at = src.find(marker)
+    return src[at:].split(" over ")[1].split(" in one loop")[0] if at >= 0 else "?"
 
 
 def _both(argv):
@@ -200,14 +255,14 @@ def main(argv=None):
         print(f"threads: torch {torch.get_num_threads()}, EMBER_NUM_THREADS="
               f"{os.environ.get('EMBER_NUM_THREADS', 'default')}, OPENBLAS_NUM_THREADS="
               f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
-    rows, cold, mem, prof = [], [], [], []
+    rows, cold, mem, prof, groups = [], [], [], [], []
     targets = {"mlp": 1.0, "cnn": 2.0, "transformer": 1.4}
     for kind in ("mlp", "cnn", "transformer"):
         x, y = data(kind)
-        first, second, c = cold_compile(kind)
+        first, second, native, c = cold_compile(kind)
         tc = torch_cold_compile(torch, kind) if torch is not None and \
             "--no-torch-compile" not in argv else None
-        cold.append((kind, first, second, tc, c))
+        cold.append((kind, first, second, native, tc, c))
         _, estep, ex, ey = setup(kind, ember, x, y)
         _, cstep_fn, cx, cy = setup(kind, ember, x, y)
         cstep = ember.compile(cstep_fn)
@@ -220,16 +275,22 @@ def main(argv=None):
                                 target=targets[kind]))
         rows.append(compare(f"{kind} step: compiled ember vs ember eager",
                             lambda: cstep(cx, cy), lambda: estep(ex, ey),
-                            target=1 / 1.3 if kind == "mlp" else None))
+                            target=round(1 / 1.3, 3) if kind == "mlp" else None))
         mem.append((kind, peak_bytes(lambda: cstep(cx, cy)), peak_bytes(lambda: estep(ex, ey))))
         if kind == "mlp":
             prof = kernel_profile(cstep, cx, cy)
+        groups += [(kind,) + r for r in native_groups(kind)]
     print_table("ember.compile training steps (Adam)", rows)
-    print("\n| cold compile | ember first call | ember 2nd variant | torch.compile first call |")
-    print("|---|---|---|---|")
-    for kind, first, second, tc, c in cold:
+    print("\n| cold compile | ember first call | ember 2nd variant | its 2nd call: native kernels "
+          "(Numba) | torch.compile first call |")
+    print("|---|---|---|---|---|")
+    for kind, first, second, (third, mod), tc, c in cold:
         tcs = "-" if tc is None else (tc if isinstance(tc, str) else f"{tc:.2f} s")
-        print(f"| {kind} | {first * 1e3:.0f} ms | {second * 1e3:.0f} ms | {tcs} |")
+        nat = f"{third * 1e3:.0f} ms ({len(mod.native_loaded)} kernels, " \
+              f"{mod.native_seconds * 1e3:.0f} ms compiling)" if mod.native else "- (no kernels)"
+        if mod.native_error:
+            nat += f" [{mod.native_error}]"
+        print(f"| {kind} | {first * 1e3:.0f} ms | {second * 1e3:.0f} ms | {nat} | {tcs} |")
     print("\n| peak traced memory per step | compiled ember | eager ember |")
     print("|---|---|---|")
     for kind, pc, pe in mem:
@@ -239,6 +300,11 @@ def main(argv=None):
         print("|---|---|")
         for t, line in prof:
             print(f"| `{line[:100]}` | {t * 1e6:.1f} us |")
+    if groups:
+        print("\n| native group (statements timed in place) | shape | NumPy statements | kernel |")
+        print("|---|---|---|---|")
+        for kind, what, shape, tn, tk in groups:
+            print(f"| {kind}: {what} | {shape} | {tn * 1e6:.1f} us | {tk * 1e6:.1f} us |")
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"\n({machine()})")
 

@@ -3,6 +3,7 @@ and records the guards traced code relies on."""
 from __future__ import annotations
 
 import math
+import sys as _sys
 
 
 class _LazySympy:
@@ -15,6 +16,13 @@ class _LazySympy:
 
 
 sympy = _LazySympy()
+
+
+def is_sym(x) -> bool:
+    """x is a sympy object.  Nothing can be one before sympy is imported, so static shapes never
+    pay for the import (ember.compile's first call of a static program stays sympy-free)."""
+    m = _sys.modules.get("sympy")
+    return m is not None and isinstance(x, m.Basic)
 
 
 def prod(shape):

@@ -10,7 +10,7 @@ import hashlib
 import os
 import tempfile
 
-CODEGEN_VERSION = "numpy-3"
+CODEGEN_VERSION = "numpy-4"
 
 
 def cache_dir():

@@ -19,14 +19,19 @@ The module text is self-contained (no graph needed to run it): it is what
 from __future__ import annotations
 
 import math
+import re
+import time
 
 import numpy as np
-import sympy
 
 from .. import dtypes as dt
+from ..shapes import is_sym   # sympy itself only for symbolic programs
 from ..ops.registry import REGISTRY
 
 _LOW = (np.dtype(np.float16), dt.bfloat16.np)
+# a variant's native kernels are compiled on this call of it: never on a compile's first call,
+# nor for one-shot variants (codegen/native.py)
+NATIVE_AFTER_CALLS = 2
 
 # prims spelled as one NumPy ufunc for float dtypes (out= capable)
 _FLOAT_UFUNC = {
@@ -109,7 +114,7 @@ class _Emitter:
             if math.isinf(p):
                 return "INF" if p > 0 else "(-INF)"
             return repr(p)
-        if isinstance(p, sympy.Basic):
+        if is_sym(p):
             if p.is_Integer:
                 return str(int(p))
             from sympy.printing.pycode import pycode
@@ -232,6 +237,30 @@ class _Emitter:
         if prim == "matmul" and dtype.np in (np.dtype(np.float32), np.dtype(np.float64)):
             L(f"{name} = np.matmul({self.names[ins[0]]}, {self.names[ins[1]]}{out})")
             return
+        if prim in ("gather", "scatter_add") and self._index_fast(n):
+            # cross-entropy's pick and its gradient: the registry's general rules (bounds checks,
+            # cropping, np.ogrid, np.add.at) cost ~25 us each on a 64x10 batch; these ~3 us
+            x, idx = (self.names[u] for u in ins[:2])
+            dim = p["dim"] % len(ins[0].meta.shape)
+            # x[open grid of the other dims, with idx at dim]: np.take_along_axis's indexing with
+            # the grid built once, at load (take_along_axis rebuilds it every call)
+            grid = f"IX{i}"
+            shape = tuple(ins[1].meta.shape)
+            self.head.append(f"{grid} = np.ogrid[{', '.join(f'0:{d}' for d in shape)}]")
+            key = idx if len(shape) == 1 else \
+                ", ".join(idx if d == dim else f"{grid}[{d}]" for d in range(len(shape)))
+            if prim == "gather":    # index covers x in every other dim: no crop
+                L(f"{name} = {x}[{key}]")
+                return
+            # index is 1 wide along dim, so no two of its positions coincide: a fancy-index add
+            # equals np.add.at
+            b = self.plan.assign.get(v) if self.plan is not None else None
+            if b is not None:
+                L(f"{name} = B[{b}]; np.copyto({name}, {x})")
+            else:
+                L(f"{name} = {x}.copy()")
+            L(f"{name}[{key}] += {self.names[ins[2]]}")
+            return
         # everything else: the registry's NumPy rule (a fresh result)
         self.used_ops.add(prim)
         kw = dict(p)
@@ -253,6 +282,18 @@ class _Emitter:
             # planned to live in an input's memory: copy it there now
             t = self.names[self.plan.inplace[v]]
             L(f"np.copyto({t}, {name}, casting='unsafe'); {name} = {t}")
+
+    def _index_fast(self, n):
+        """gather/scatter_add over static shapes the plain NumPy spelling covers exactly: gather
+        with an index as large as x in every other dim; scatter_add with an index 1 wide along
+        dim (unique positions), not written into a graph input."""
+        x, idx = n.inputs[0].meta.shape, n.inputs[1].meta.shape
+        if not x or len(idx) != len(x) or not self.static(x) or not self.static(idx):
+            return False
+        dim = n.params["dim"] % len(x)
+        if n.prim.name == "gather":
+            return all(a == b for d, (a, b) in enumerate(zip(x, idx)) if d != dim)
+        return idx[dim] == 1 and (self.plan is None or n.out not in self.plan.inplace)
 
     def _read_only_swapped(self, v):
         """Every reader of `v` is a permute swapping its last two dims, and v itself is neither a
@@ -279,7 +320,19 @@ class _Emitter:
 
 def generate(graph, plan=None, name=None):
     """The module source for `graph` (planned with `plan`, default ``graph.memory_plan``)."""
-    plan = plan if plan is not None else getattr(graph, "memory_plan", None)
+    own_plan = getattr(graph, "memory_plan", None)
+    plan = plan if plan is not None else own_plan
+    groups = []
+    if plan is not None and plan is own_plan:
+        # large pointwise groups get a native kernel (ember/codegen/native.py); making each group
+        # contiguous reorders the nodes, so the memory plan is recomputed for that order
+        from . import native
+        groups = native.find_groups(graph)
+        if groups and native.reorder(graph, groups):
+            from ..passes.memory_plan import memory_plan
+            plan = memory_plan(graph).memory_plan
+        else:
+            groups = []
     em = _Emitter(graph, plan)
     g = graph
     arg_names = []
@@ -290,11 +343,10 @@ def generate(graph, plan=None, name=None):
     seen = set()
     for k, v in enumerate(g.inputs):
         for d, dim in enumerate(v.meta.shape):
-            if isinstance(dim, sympy.Symbol) and dim.name not in seen:
+            if is_sym(dim) and dim.is_Symbol and dim.name not in seen:
                 seen.add(dim.name)
                 symbols.append((dim.name, k, d))
-    for i, n in enumerate(g.nodes):
-        em.emit(n, i)
+    kernels = _emit_nodes(em, g, plan, groups)
     em.lines = _drop_unused_views(em.lines, g, em)
     body = []
     if arg_names:
@@ -327,8 +379,16 @@ def generate(graph, plan=None, name=None):
     for op in ops:
         src.append(f"OP_{op} = _R[{op!r}].numpy")
     src.append(f"N_SEEDS = {em.n_seeds}")
+    src.append(f"NATIVE = {tuple((k.name, k.signature) for k in kernels)!r}")
     src.append(f"SYMBOLS = {symbols!r}")
     src += em.head
+    for k in kernels:
+        src.append("")
+        src.append(f"# kernel {k.name}: {len(k.group)} pointwise nodes over "
+                   f"{list(k.group[0].out.meta.shape)} in one loop; compiled by Numba on the "
+                   f"variant's second call (K{k.index}), the NumPy statements run until then")
+        src.append(f"K{k.index} = None")
+        src.append(k.source.rstrip("\n"))
     src.append("")
     src.append(f"def make_buffers({sym_args}):")
     src.append(f"    return [{', '.join(bufs)}]")
@@ -336,6 +396,80 @@ def generate(graph, plan=None, name=None):
     src.append("def call(args, seeds, B):")
     src += ["    " + line for line in body]
     return "\n".join(src) + "\n"
+
+
+def _emit_nodes(em, g, plan, groups):
+    """Emit every node; a native group becomes ``if K<n> is not None: <kernel call> else: <its
+    NumPy statements>``.  Returns the groups' native.Kernel objects."""
+    from . import native
+    if not groups:
+        for i, n in enumerate(g.nodes):
+            em.emit(n, i)
+        return []
+    input_pos = {v: k for k, v in enumerate(g.inputs)}
+    key = {v: ("a", k) for v, k in input_pos.items()}   # value -> the array it lives in
+
+    def target(v):
+        t = plan.inplace.get(v)
+        if t is not None:
+            return em.names[t]
+        b = plan.assign.get(v)
+        return f"B[{b}]" if b is not None else em.names[v]
+
+    def storage(v):
+        if v in key:
+            return key[v]
+        return ("v", id(v))
+
+    first = {grp[0]: k for k, grp in enumerate(groups)}
+    last = {grp[-1]: k for k, grp in enumerate(groups)}
+    kernels = []
+    start = 0
+    for i, n in enumerate(g.nodes):
+        if n in first:
+            start = len(em.lines)
+        em.emit(n, i)
+        # which array the statement wrote (so a kernel reading it and writing the same array
+        # passes it once: see native.py on vectorization)
+        out = em.out_kw(n.out)
+        if out and em.lines and em.lines[-1].startswith(f"{em.names[n.out]} = ") and \
+                em.lines[-1].endswith(out[2:] + ")"):
+            t = plan.inplace.get(n.out)
+            key[n.out] = ("a", input_pos[t]) if t is not None else ("B", plan.assign[n.out])
+        if n not in last:
+            continue
+        k = last[n]
+        grp = groups[k]
+        numpy_lines = em.lines[start:]
+        del em.lines[start:]
+        outs = native.group_outputs(g, grp)
+        for v in outs:
+            t = plan.inplace.get(v)
+            key[v] = ("a", input_pos[t]) if t is not None else \
+                ("B", plan.assign[v]) if v in plan.assign else ("v", id(v))
+        kern = native.Kernel(k, grp, outs, em.names, em.scalar, storage, target)
+        kernels.append(kern)
+        conds = [f"K{k} is not None"]
+        fresh = []
+        for v in outs:
+            t = plan.inplace.get(v)
+            if t is not None:        # the kernel writes the flat array: it must be that memory
+                conds.append(f"{em.names[t]}.flags.c_contiguous")
+            elif v not in plan.assign:
+                fresh.append(f"    {em.names[v]} = np.empty({em.lit(tuple(v.meta.shape))}, "
+                             f"dtype={_dt_name(v.meta.dtype)}.np)")
+        L = em.lines.append
+        L(f"# {len(grp)} nodes ({' '.join(m.prim.name for m in grp)}) in one pass: kernel "
+          f"{kern.name} once compiled")
+        L(f"if {' and '.join(dict.fromkeys(conds))}:")
+        em.lines += fresh
+        L(f"    K{k}({', '.join(kern.exprs)})")
+        binds = [(em.names[v], target(v)) for v in outs if target(v) != em.names[v]]
+        if binds:
+            L(f"    {', '.join(a for a, _ in binds)} = {', '.join(b for _, b in binds)}")
+        L("else:")
+        em.lines += ["    " + ln for ln in numpy_lines]
+    return kernels
 
 
 def _drop_unused_views(lines, g, em):
@@ -348,8 +482,8 @@ def _drop_unused_views(lines, g, em):
         changed = False
         used = {}
         for ln in lines:
-            lhs, _, rhs = ln.partition(" = ")
-            for w in word.findall(rhs):
+            lhs, sep, rhs = ln.partition(" = ")
+            for w in word.findall(rhs if sep else ln):
                 used[w] = used.get(w, 0) + 1
         out = []
         for ln in lines:
@@ -380,6 +514,11 @@ class CompiledModule:
         self._bufs = {}
         if not self.symbols:
             self._static = self._make()
+        self.native = ns.get("NATIVE", ())     # ((kernel name, Numba signature), ...)
+        self.native_loaded = []                 # names of the kernels now running natively
+        self.native_error = None                # why a kernel stays on NumPy (no numba, ...)
+        self.native_seconds = 0.0               # time spent compiling/loading kernels
+        self.calls = 0
 
     def buffers(self, arrays):
         if not self.symbols:
@@ -393,8 +532,30 @@ class CompiledModule:
         return b
 
     def run(self, arrays, seeds=()):
+        self.calls += 1
+        if self.calls == NATIVE_AFTER_CALLS and self.native:
+            self.load_native()
         with np.errstate(all="ignore"):
             return self.call(arrays, seeds, self.buffers(arrays))
+
+    def load_native(self):
+        """Compile (or fetch from the caches) every native kernel and switch its group to it.
+        A kernel Numba cannot build, or no Numba at all, leaves its group on NumPy."""
+        from . import native
+        if not native.enabled() or self.native_loaded:
+            return
+        t0 = time.perf_counter()
+        for k, (name, sig) in enumerate(self.native):
+            m = re.search(rf"^def {name}\(.*?(?=\n\n|\n#|\Z)", self.source, re.S | re.M)
+            try:
+                self.ns[f"K{name[1:]}"] = native.compile_kernel(name, m.group(0) + "\n", sig)
+                self.native_loaded.append(name)
+            except ImportError:
+                self.native_error = "numba is not installed: pointwise groups run as NumPy calls"
+                break
+            except Exception as e:
+                self.native_error = f"kernel {name}: {type(e).__name__}: {str(e)[:200]}"
+        self.native_seconds += time.perf_counter() - t0
 
     def planned_bytes(self):
         bufs = self._static if not self.symbols else [x for bs in self._bufs.values() for x in bs]

@@ -187,7 +187,7 @@ class Builder:
 
     def _symbolic_sigs(self, sigs, graph, v):
         """Variant signature: the graph's input dims (symbols where the program is symbolic)."""
-        import sympy
+        from ..shapes import sympy      # lazy: a static program never imports sympy
         out = list(sigs)
         syms = set()
         for gv, src in zip(graph.inputs, v.sources):

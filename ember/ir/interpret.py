@@ -7,9 +7,9 @@ the shape/dtype it must have.
 from __future__ import annotations
 
 import numpy as np
-import sympy
 
 from .. import dtypes as dt
+from ..shapes import is_sym
 from .meta import format_relation, format_type
 
 
@@ -20,13 +20,13 @@ class InputError(RuntimeError):
 def _has_symbols(p):
     if isinstance(p, (tuple, list)):
         return any(_has_symbols(x) for x in p)
-    return isinstance(p, sympy.Basic) and bool(p.free_symbols)
+    return is_sym(p) and bool(p.free_symbols)
 
 
 def _subs(p, env):
     if isinstance(p, (tuple, list)):
         return tuple(_subs(x, env) for x in p)
-    if isinstance(p, sympy.Basic):
+    if is_sym(p):
         return int(p.subs(env))
     return p
 

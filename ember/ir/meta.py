@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import ast
 
-import sympy
-
 from .. import dtypes as dt
 from ..ops.registry import Meta as TensorMeta
-from ..shapes import sym
+from ..shapes import is_sym, sym, sympy   # sympy: imported on first use
 
 __all__ = ["TensorMeta", "format_type", "parse_type", "format_dim", "expr_from_ast", "IRSyntaxError"]
 
@@ -48,7 +46,7 @@ def parse_type(text: str, line=None) -> TensorMeta:
 
 
 def _dim(e):
-    if isinstance(e, sympy.Basic):
+    if is_sym(e):
         return int(e) if e.is_Integer else e
     if isinstance(e, int) and not isinstance(e, bool):
         return e
@@ -66,10 +64,9 @@ _BINOPS = {
     ast.Mod: lambda a, b: a % b if isinstance(a, int) and isinstance(b, int) else sympy.Mod(a, b),
     ast.Pow: lambda a, b: a ** b,
 }
-_FUNCS = {"floor": sympy.floor, "ceiling": sympy.ceiling, "Mod": sympy.Mod, "Max": sympy.Max,
-          "Min": sympy.Min}
-_COMPARE = {ast.Eq: sympy.Eq, ast.NotEq: sympy.Ne, ast.Lt: sympy.Lt, ast.LtE: sympy.Le,
-            ast.Gt: sympy.Gt, ast.GtE: sympy.Ge}
+_FUNCS = ("floor", "ceiling", "Mod", "Max", "Min")          # sympy functions, by name
+_COMPARE = {ast.Eq: "Eq", ast.NotEq: "Ne", ast.Lt: "Lt", ast.LtE: "Le", ast.Gt: "Gt",
+            ast.GtE: "Ge"}                                   # sympy relations, by name
 
 
 def expr_from_ast(node, line=None):
@@ -86,10 +83,11 @@ def expr_from_ast(node, line=None):
         return _BINOPS[type(node.op)](expr_from_ast(node.left, line), expr_from_ast(node.right, line))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS \
             and not node.keywords:
-        return _FUNCS[node.func.id](*[expr_from_ast(a, line) for a in node.args])
+        return getattr(sympy, node.func.id)(*[expr_from_ast(a, line) for a in node.args])
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
-        return _COMPARE[type(node.ops[0])](expr_from_ast(node.left, line),
-                                           expr_from_ast(node.comparators[0], line))
+        return getattr(sympy, _COMPARE[type(node.ops[0])])(expr_from_ast(node.left, line),
+                                                           expr_from_ast(node.comparators[0],
+                                                                         line))
     raise IRSyntaxError(f"line {getattr(node, 'lineno', line)}: not a size expression: "
                         f"{ast.unparse(node)}")
 

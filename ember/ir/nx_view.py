@@ -1,8 +1,7 @@
 """A networkx view of a graph for graph algorithms (cycles, reachability, DOT export).  The graph
-itself stays the storage; this is rebuilt on demand."""
+itself stays the storage; this is rebuilt on demand.  networkx is imported on first use: it costs
+~65 ms, which ember.compile's first call would otherwise pay (ember.ir is loaded then)."""
 from __future__ import annotations
-
-import networkx as nx
 
 from .meta import format_type
 from .printer import assign_names
@@ -11,6 +10,7 @@ from .printer import assign_names
 def to_networkx(graph):
     """A DiGraph with one node per value (named as printed) and an edge from each node input to
     its output; node attributes: kind ('input', 'param', ..., or 'op'), op, type, source."""
+    import networkx as nx
     names = assign_names(graph)
     g = nx.DiGraph(name=graph.name)
     for v in graph.inputs:

@@ -17,9 +17,8 @@ import keyword
 import math
 import re
 
-import sympy
-
 from .. import dtypes as dt
+from ..shapes import is_sym
 from .meta import format_dim, format_relation, format_type
 
 
@@ -60,7 +59,7 @@ def format_param(v) -> str:
         return repr(v)
     if isinstance(v, dt.dtype):
         return v.short
-    if isinstance(v, sympy.Basic):
+    if is_sym(v):
         return format_dim(v)
     if isinstance(v, (tuple, list)):
         inner = ", ".join(format_param(x) for x in v)

@@ -15,22 +15,24 @@ the program.  While tracing, a lifted tensor is temporarily switched into a trac
 from __future__ import annotations
 
 import os
+import importlib.util
 import sys
 
 import numpy as np
-import sympy
 
 from .. import dtypes as dt
 from ..frontend import dispatch
 from ..frontend.dispatch import STATE
 from ..frontend.tensor import Tensor
 from ..ops.registry import Meta
-from ..shapes import ShapeEnv, SymDim, as_expr, prod
+from ..shapes import ShapeEnv, SymDim, as_expr, is_sym, prod
+from ..shapes import sympy   # imported on first use: static shapes never need it
 from .graph import Graph, Node
 
 _EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # frames in these libraries are never "the user's line" (NumPy calls back into tensors)
-_LIB_DIRS = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (np, sympy))
+_LIB_DIRS = tuple(os.path.dirname(os.path.abspath(importlib.util.find_spec(m).origin)) + os.sep
+                  for m in ("numpy", "sympy"))     # found, not imported
 _is_ember_file = {}
 
 
@@ -150,7 +152,7 @@ def _graph_param(p):
         return tuple(_graph_param(x) for x in p)
     if isinstance(p, SymDim):
         return p.expr
-    if isinstance(p, sympy.Basic):
+    if is_sym(p):
         return int(p) if p.is_Integer else p
     if isinstance(p, np.generic):
         return p.item()
@@ -374,7 +376,7 @@ def _substitute(g, subs):
     def sub_param(p):
         if isinstance(p, tuple):
             return tuple(sub_param(x) for x in p)
-        if isinstance(p, sympy.Basic):
+        if is_sym(p):
             return sub_dim(p)
         return p
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import sympy
 
 from .manager import register
 
@@ -67,6 +66,7 @@ def _nbytes(shape, dtype, hints=None):
     n = 1
     for d in shape:
         if not isinstance(d, (int, np.integer)):
+            import sympy     # only symbolic sizes get here (static programs never import sympy)
             e = sympy.sympify(d)
             d = int(e.subs({s: (hints or {}).get(s.name, 2) for s in e.free_symbols}))
         n *= int(d)
