@@ -144,6 +144,7 @@ class Variant:
         self.hp_keys = frozenset()   # param_groups float keys that are runtime inputs
         self.hp_first = []       # the hyper-parameter inputs of the first run (read while tracing)
         self.eager = None        # a reason string when this signature runs eagerly
+        self.segments = None     # a SegmentPlan when it runs in segments around graph breaks
         self.ran = False
         self.escapes = []
         self.symbol_guards = []

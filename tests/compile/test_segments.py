@@ -1,0 +1,278 @@
+"""Graph breaks run in compiled segments (ember/frontend/compile_segments.py): the tensor work
+before and after ``.item()`` / ``if tensor`` / ``.tolist()`` is compiled, every call gives eager's
+numbers (values, gradients, parameters and optimizer state after several steps, the random
+stream), paths that differ per call are recorded and replayed, and the break is reported once."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.frontend.compile import CompileError, GraphBreakWarning, config
+from tests.compile.models import data, make
+from tests.helpers import assert_close
+
+TOL = 1e-5
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GraphBreakWarning)
+        yield
+
+
+def _compare_models(m1, m2, o1, o2, tol=TOL):
+    for (n, p1), p2 in zip(m1.named_parameters(), m2.parameters()):
+        assert_close(p2, p1.detach(), rtol=tol, atol=tol, msg=n)
+        if p1.grad is None:
+            assert p2.grad is None, n
+        else:
+            assert_close(p2.grad, p1.grad, rtol=tol, atol=tol, msg=n + ".grad")
+    for (n, b1), b2 in zip(m1.named_buffers(), m2.buffers()):
+        assert_close(b2, b1, rtol=tol, atol=tol, msg=n)
+    for s1, s2 in zip(o1.state.values(), o2.state.values()):
+        assert sorted(s1) == sorted(s2)
+        for k in s1:
+            if isinstance(s1[k], ember.Tensor):
+                assert_close(s2[k], s1[k], rtol=tol, atol=tol, msg=k)
+
+
+def _pair(step_fn, kind="mlp", opt="sgd", steps=4, seed_data=True):
+    """Run step_fn eagerly and compiled on twin models; returns (compiled fn, eager logs,
+    compiled logs)."""
+    m1, o1 = make(kind, opt)
+    m2, o2 = make(kind, opt)
+    log1, log2 = [], []
+    e, c = step_fn(m1, o1, log1), ember.compile(step_fn(m2, o2, log2))
+    for i in range(steps):
+        x, y = data(kind, seed=i)
+        ember.manual_seed(50 + i)
+        r1 = e(x, y)
+        ember.manual_seed(50 + i)
+        r2 = c(x, y)
+        if isinstance(r1, ember.Tensor):
+            assert_close(r2, r1.detach(), rtol=TOL, atol=TOL, msg=f"result at step {i}")
+        else:
+            assert r2 == pytest.approx(r1, rel=TOL, abs=TOL)
+    _compare_models(m1, m2, o1, o2)
+    np.testing.assert_allclose(log2, log1, rtol=TOL, atol=TOL)
+    return c, log1, log2
+
+
+def _logging_step(model, opt, log):
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        log.append(loss.item())           # a break between the forward and the backward
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+@pytest.mark.parametrize("kind,opt", [("mlp", "sgd"), ("mlp", "adam"), ("cnn", "adam"),
+                                      ("transformer", "sgd")])
+def test_item_logged_mid_step_equals_eager(kind, opt):
+    c, log1, _ = _pair(_logging_step, kind, opt)
+    assert len(log1) == 4
+    st = c.stats
+    # one prefix (forward + loss) and one suffix (backward + optimizer step) per steady state;
+    # Adam's lazily created state makes the first call's suffix a different path
+    assert st["segments"] >= 2 and st["segment_calls"] == 4 and st["eager_calls"] == 0
+    assert st["graph_breaks"] and "item()" in st["graph_breaks"][0]
+    v = c.variants[-1]
+    assert v.segments is not None and v.segments.eager_tails == 0
+    seg = v.segments.root.candidates[0]
+    assert seg.end == "break" and seg.runs >= 3 and seg.n_nodes > 0
+
+
+def test_break_after_a_few_calls_replays_without_compiling():
+    c, _, _ = _pair(_logging_step, "mlp", "sgd", steps=6)
+    n = c.stats["segments"]
+    x, y = data("mlp", seed=9)
+    c(x, y)
+    assert c.stats["segments"] == n          # replayed: nothing new compiled
+
+
+def _clipping_step(model, opt, log):
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        total = sum((p.grad * p.grad).sum() for p in model.parameters()).sqrt()
+        norm = total.item()                    # gradient clipping by a Python number
+        log.append(norm)
+        if norm > 0.5:
+            for p in model.parameters():
+                p.grad.mul_(0.5 / norm)
+        opt.step()
+        return loss
+    return step
+
+
+def test_gradient_clipping_with_item_of_the_total_norm():
+    c, log1, _ = _pair(_clipping_step, "mlp", "adam", steps=5)
+    assert any(n > 0.5 for n in log1)
+    assert c.stats["segments"] >= 2
+
+
+def _threshold_step(model, opt, log):
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        if loss.item() > 1.62:                 # a branch on the loss: two paths
+            loss = loss * 2
+            log.append(1.0)
+        else:
+            log.append(0.0)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def test_branch_on_loss_records_both_paths_and_replays_them():
+    c, log1, _ = _pair(_threshold_step, "mlp", "sgd", steps=8)
+    assert 0 < sum(log1) < len(log1), log1      # both paths were taken
+    slot = c.variants[-1].segments.root.candidates[0].next
+    assert len(slot.candidates) == 2
+    # SGD's momentum buffers appear after the first call: the last variant ran calls 2..8
+    assert sum(s.runs for s in slot.candidates) == 7 and c.stats["segment_calls"] == 8
+    assert c.variants[-1].segments.eager_tails == 0
+
+
+def _dropout_step(model, opt, log):
+    def step(x, y):
+        opt.zero_grad()
+        h = F.dropout(model[0](x), 0.5, training=True)      # random before the break
+        log.append(h.sum().item())
+        out = model[4](F.dropout(model[3](model[2](h)), 0.3, training=True))   # and after
+        loss = F.cross_entropy(out, y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def test_random_stream_around_a_break_matches_eager():
+    _pair(_dropout_step, "mlp", "sgd", steps=4)
+    # and the generator ends where eager leaves it
+    m1, o1 = make("mlp")
+    m2, o2 = make("mlp")
+    e, c = _dropout_step(m1, o1, []), ember.compile(_dropout_step(m2, o2, []))
+    x, y = data("mlp")
+    ember.manual_seed(7)
+    for _ in range(3):
+        e(x, y)
+    after_eager = ember.rand(4)
+    ember.manual_seed(7)
+    for _ in range(3):
+        c(x, y)
+    assert_close(ember.rand(4), after_eager)
+
+
+def _breaking(x):
+    y = x * 2
+    if y.sum() > 0:
+        return y + 1
+    return y - 1
+
+
+def test_branch_outcome_changes_per_call():
+    c = ember.compile(_breaking)
+    for sign in [1, -1, 1, -1, -1, 1]:
+        x = ember.tensor(np.full(3, sign, np.float32))
+        assert_close(c(x), _breaking(x))
+    plan = c.variants[0].segments
+    assert plan.compiled == 3 and plan.divergences == 1 and plan.eager_tails == 0
+    assert "segment 0.1" in c.explain() and "3 segment program(s)" in c.explain()
+
+
+def test_full_slot_finishes_calls_eagerly(monkeypatch):
+    monkeypatch.setattr(config, "segment_paths", 1)
+    c = ember.compile(_breaking)
+    for sign in [1, -1, -1, 1]:
+        x = ember.tensor(np.full(3, sign, np.float32))
+        assert_close(c(x), _breaking(x))
+    plan = c.variants[0].segments
+    assert plan.compiled == 2 and plan.eager_tails == 2
+
+
+def test_tolist_and_numpy_breaks():
+    def f(x):
+        y = (x * 3).exp()
+        vals = y.tolist()                 # y is concrete from here on: no break for y.numpy()
+        z = (y * 2).numpy().sum() + y.numpy().sum()
+        return y * len(vals) + float(z)
+    c = ember.compile(f)
+    x1 = ember.tensor(np.arange(4, dtype=np.float32) * 0.1)
+    for _ in range(3):
+        assert_close(c(x1), f(x1), rtol=1e-6)
+    assert len(c.stats["graph_breaks"]) == 2
+    plan = c.variants[0].segments
+    assert plan.compiled == 3 and plan.divergences == 0
+    # float(z) is a Python number in the last segment: another value is another path
+    x2 = x1 * 2
+    assert_close(c(x2), f(x2), rtol=1e-6)
+    assert plan.compiled == 4 and plan.divergences == 1
+
+
+def test_backward_outside_the_compiled_function_goes_through_the_break():
+    w1 = ember.randn(4, 3, requires_grad=True)
+    w2 = ember.tensor(w1.detach().numpy().copy(), requires_grad=True)
+
+    def f(w, x):
+        h = (x @ w).tanh()
+        s = h.sum().item()
+        return h * s
+    c = ember.compile(f)
+    x = ember.randn(2, 4)
+    for _ in range(2):
+        w1.grad = w2.grad = None
+        f(w1, x).sum().backward()
+        c(w2, x).sum().backward()
+        assert_close(w2.grad, w1.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_break_reported_once_with_file_and_line():
+    c = ember.compile(_breaking)
+    with pytest.warns(GraphBreakWarning) as rec:
+        for _ in range(3):
+            c(ember.ones(3))
+    msgs = [str(w.message) for w in rec if issubclass(w.category, GraphBreakWarning)]
+    assert len(msgs) == 1 and "test_segments.py:" in msgs[0] and "bool" in msgs[0]
+    assert "compiled in segments" in msgs[0]
+
+
+def test_fullgraph_still_raises():
+    with pytest.raises(CompileError, match=r"test_segments.py:\d+"):
+        ember.compile(_breaking, fullgraph=True)(ember.ones(3))
+
+
+def test_segment_breaks_off_runs_eagerly(monkeypatch):
+    monkeypatch.setattr(config, "segment_breaks", False)
+    c = ember.compile(_breaking)
+    assert_close(c(ember.ones(3)), _breaking(ember.ones(3)))
+    assert c.stats["eager_calls"] == 1 and c.variants[0].eager is not None
+    c(ember.ones(3))
+    assert c.stats["eager_calls"] == 2 and c.stats["segments"] == 0
+
+
+def test_exception_inside_restores_captured_tensors():
+    w = ember.ones(3)
+
+    def f(x):
+        w.add_(x)
+        if x.sum() > 100:
+            raise ValueError("too big")
+        return w * 2
+    c = ember.compile(f)
+    c(ember.ones(3))
+    assert_close(w, ember.full((3,), 2.0))
+    with pytest.raises(ValueError):
+        c(ember.full((3,), 50.0))
+    # the segment before the raise ran (like eager's add_), the tensor is concrete again
+    assert isinstance(w._data, np.ndarray) and w._value is None
+    assert_close(w, ember.full((3,), 52.0))
