@@ -267,7 +267,10 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
             else:
                 arrays.append(x._data)
         mod = v.module
-        if mod.n_seeds:
+        if v.draws:   # eager's draws, from the generators eager uses (compile_build._seed_plan)
+            drawn = [g.next_seed() for g in v.draws]
+            seeds = [drawn[k] for k in v.seed_pos]
+        elif mod.n_seeds:
             from .creation import default_generator
             seeds = [default_generator.next_seed() for _ in range(mod.n_seeds)]
         else:

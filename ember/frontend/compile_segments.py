@@ -110,6 +110,31 @@ class SegmentPlan:
         return lines
 
 
+def _same_params(event, params):
+    """Do this call's parameters equal the recorded ones (a random op's seed aside)?"""
+    try:
+        if event[4]:
+            return event[1] == {k: v for k, v in params.items() if k != "seed"}
+        return event[1] == params
+    except Exception:   # parameters that do not compare (arrays): never the same
+        return False
+
+
+def _replayed_ops(tr):
+    """(event index, None for a captured tensor or (prim, params with this call's seed, input
+    events)) for each op a replay tracer has matched so far."""
+    ref = tr.alive[0].events
+    for j in range(tr.pos):
+        e = ref[j]
+        if e[0].__class__ is str:
+            yield j, None
+        else:
+            yield j, (e[0], dict(e[1], seed=tr.seeds[j]) if e[4] else e[1], e[2])
+
+
+_ref = weakref.ref
+
+
 # --- tracers --------------------------------------------------------------------------------------
 _CLASSES = None
 
@@ -167,7 +192,6 @@ def _tracer_classes():
             self.run = run
             self.alive = list(slot.candidates)
             self.pos = 0
-            self.log = []            # per event: None (a lift) or (prim, params) of this call
             self.lift_arrays = {}    # lift event -> this call's array
             self.seeds = {}          # random event -> this call's seed
             self.in_write = False
@@ -194,33 +218,36 @@ def _tracer_classes():
             t._data = alive[0].events[j][3]
             t._value = j
             self.lift_arrays[j] = arr
-            self.log.append(None)
             self.run.track(t)
             return j
 
         def bind(self, prim, args, params):
+            j = self.pos
             try:
                 for a in args:
                     if a._value is None:
                         self.lift(a)
+                        j = self.pos
                     elif a._base is not None and "_tver" in a.__dict__ and \
                             a._tver != a._base._ver:
                         self._refresh(a)
-                j = self.pos
+                        j = self.pos
                 ins = tuple([a._value for a in args])
-                rnd = "seed" in params
-                pc = {k: v for k, v in params.items() if k != "seed"} if rnd else params
-                alive = []
-                for c in self.alive:
-                    if j < len(c.events):
-                        e = c.events[j]
-                        try:
-                            if e[0] is prim and e[2] == ins and e[1] == pc:
-                                alive.append(c)
-                        except Exception:   # parameters that do not compare (arrays)
-                            pass
-                if not alive:
-                    raise _Diverged
+                alive = self.alive
+                if len(alive) == 1:          # the common case: one recorded path here
+                    events = alive[0].events
+                    if j >= len(events):
+                        raise _Diverged
+                    e = events[j]
+                    if e[0] is not prim or e[2] != ins or not _same_params(e, params):
+                        raise _Diverged
+                else:
+                    alive = [c for c in alive if j < len(c.events) and c.events[j][0] is prim
+                             and c.events[j][2] == ins and _same_params(c.events[j], params)]
+                    if not alive:
+                        raise _Diverged
+                    self.alive = alive
+                    e = alive[0].events[j]
             except _Diverged:
                 if self.in_write:
                     raise CompileError(
@@ -230,13 +257,11 @@ def _tracer_classes():
                 if self.run.diverge():     # now recording this path
                     return STATE.tracer.bind(prim, args, params)
                 return dispatch.bind(prim, *args, **params)
-            self.alive = alive
             self.pos = j + 1
-            self.log.append((prim, params, ins))
-            if rnd:
+            if e[4]:
                 self.seeds[j] = params["seed"]
             t = Tensor.__new__(Tensor)
-            t._data = alive[0].events[j][3]
+            t._data = e[3]
             t._value = j
             if prim.is_view:
                 src = args[0]
@@ -249,7 +274,7 @@ def _tracer_classes():
                     if a._requires_grad:
                         dispatch._record(prim, args, params, t)
                         break
-            self.run.track(t)
+            self.run.tracked.append(_ref(t))
             return t
 
         def write(self, target, result):
@@ -288,7 +313,7 @@ class SegmentRun:
         self.last = None            # the segment the last cut ran (None: it diverged)
 
     def track(self, t):
-        self.tracked.append(weakref.ref(t))
+        self.tracked.append(_ref(t))
 
     # --- installing ---------------------------------------------------------------------------
     def __enter__(self):
@@ -401,7 +426,9 @@ class SegmentRun:
         outs, seen = [], set()
         for t in live:
             v = t._value
-            if v not in lifted_values and v not in seen:
+            # a captured tensor's new value is written back into its array (a mutation): as an
+            # output it would cost a fresh array and keep the planner from writing in place
+            if id(t) not in tr.lifted and v not in lifted_values and v not in seen:
                 seen.add(v)
                 outs.append(v)
         graph = tr.finish(outs)
@@ -481,7 +508,7 @@ class SegmentRun:
         return seg
 
     def _choose(self, tr, kind, live):
-        tokens = {t._value for t in live}
+        tokens = {t._value for t in live if id(t) not in tr.lifted}
         muts = {j: t._value for t, saved, j, arr in tr.lifted.values() if t._value != j}
         for seg in tr.alive:
             if len(seg.events) == tr.pos and seg.end == kind and tokens <= seg.covered and \
@@ -527,9 +554,8 @@ class SegmentRun:
         by_event = {j: e for e in tr.lifted.values() for j in (e[2],)}
         vals = {}
         n_const = 0
-        for j in range(tr.pos):
+        for j, entry in _replayed_ops(tr):
             e = ref[j]
-            entry = tr.log[j]
             if entry is None:      # a captured tensor
                 t, saved, _, arr = by_event[j]
                 value = g.add_input(Meta(tuple(arr.shape), dt.BY_NP[arr.dtype]),
@@ -559,7 +585,7 @@ class SegmentRun:
         dispatch runs), then every live tensor materialized; the rest of the call runs eagerly and
         the next call records this path (while the slot has room)."""
         env = dict(tr.lift_arrays)
-        for j, entry in enumerate(tr.log):
+        for j, entry in _replayed_ops(tr):
             if entry is None:
                 continue
             prim, params, ins = entry
