@@ -237,6 +237,11 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
             self.hp_keys -= extra
             self.hp_baked |= extra
             keys = keys & {"lr"} if extra else frozenset()
+        if v.segments is not None and "lr" in self.hp_keys:
+            # segments take lr as a 0-d input whatever the retries above concluded: a branch on
+            # it is just another break there (compile_segments._lr_inputs)
+            v.hp_keys = frozenset({"lr"})
+            v.state_vals = _guarded(state, v.hp_keys)
         dt_ = time.perf_counter() - t0
         self.stats["compile_seconds"] += dt_
         _GLOBAL["compile_seconds"] += dt_

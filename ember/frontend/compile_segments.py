@@ -302,9 +302,10 @@ def _tracer_classes():
 class SegmentRun:
     """The state of one segmented call: the active tracer, the tracked traced tensors, the slot."""
 
-    def __init__(self, cf, plan):
+    def __init__(self, cf, plan, hp=None):
         self.cf = cf
         self.plan = plan
+        self.hp = hp                # a StepRecorder swapping lr floats for 0-d tensors, or None
         self.tracer = None
         self.tracked = []
         self.slot = plan.root
@@ -347,10 +348,16 @@ class SegmentRun:
         self.start()
         return self
 
+    def enter_hp(self):
+        if self.hp is not None:
+            self.hp.__enter__()     # lr as 0-d inputs (after start(): it lifts them)
+
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None and self.tracer is not None:
             # the function raised: put the captured tensors back as they were before this segment
             self.tracer.restore()
+        if self.hp is not None:
+            self.hp.restore()       # the Python floats back into the param groups
         STATE.tracer = None
         self.tracer = None
         for obj, name, orig in reversed(self.patched):
@@ -375,8 +382,14 @@ class SegmentRun:
             gc.disable()
         else:
             self.tracer = None
-            self.plan.eager_tails += 1
+            self._eager_tail()
         STATE.tracer = self.tracer
+
+    def _eager_tail(self):
+        """The rest of the call runs eagerly: the optimizers get their Python floats back."""
+        self.plan.eager_tails += 1
+        if self.hp is not None:
+            self.hp._swap_out()
 
     # --- breaks -------------------------------------------------------------------------------
     def on_break(self, what):
@@ -598,7 +611,7 @@ class SegmentRun:
                 env[t._value] = arr
         self._materialize(live, env, lifted)
         tr.lifted = {}
-        self.plan.eager_tails += 1
+        self._eager_tail()
 
     # --- materializing ------------------------------------------------------------------------
     def _materialize(self, live, env, lifted):
@@ -645,6 +658,25 @@ class SegmentRun:
             concrete[id(td)] = arr
 
 
+def _lr_inputs(optimizers):
+    """A StepRecorder (compile_hparams.py) that makes every optimizer's float lr a 0-d tensor for
+    the call (lifted like any captured tensor: recorded by dtype and shape, not value), so an lr
+    scheduler stepping every call does not make every call a new path.  A replay that finds no
+    recorded segment where it lifts them diverges like at any other op."""
+    from .compile_hparams import StepRecorder
+
+    class LrInputs(StepRecorder):
+        run = None
+
+        def _swap_in(self):
+            try:
+                super()._swap_in()
+            except _Diverged:
+                if self.run.diverge():   # recording now: swap the rest in
+                    super()._swap_in()
+    return LrInputs(frozenset({"lr"}), optimizers)
+
+
 class Segments:
     """CompiledFunction's side of compiled segments around graph breaks."""
 
@@ -652,7 +684,12 @@ class Segments:
         from .compile import _GLOBAL
         self.stats["segment_calls"] += 1
         _GLOBAL["segment_calls"] += 1
-        with SegmentRun(self, v.segments) as run:
+        optimizers = [o for o in self._objs or () if hasattr(o, "param_groups")]
+        hp = _lr_inputs(optimizers) if optimizers and "lr" in v.hp_keys else None
+        with SegmentRun(self, v.segments, hp) as run:
+            if hp is not None:
+                hp.run = run
+                run.enter_hp()
             result = self.fn(*args, **kwargs)
             run.finish()
         return result

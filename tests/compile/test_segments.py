@@ -309,3 +309,34 @@ def test_random_streams_of_every_generator_match_eager(brk, segments, monkeypatc
         assert_close(b, a, msg=f"call {i}")
         assert_close(ember.rand(2), after_eager, msg=f"default stream after call {i}")
     assert (c.variants[0].segments is not None) == (brk and segments)
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_lr_scheduler_stepping_every_call_stays_compiled(opt):
+    """lr is a 0-d input of the segments (not a baked number): a scheduler changing it every call
+    replays the same recorded path."""
+    scheds = []
+
+    def step_fn(model, o, log):
+        sched = ember.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5)
+        scheds.append(sched)
+
+        def step(x, y):
+            o.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            log.append(loss.item())
+            loss.backward()
+            o.step()
+            sched.step()
+            return loss
+        return step
+    c, _, _ = _pair(step_fn, "mlp", opt, steps=6)
+    s1, s2 = scheds
+    assert s1.last_epoch == s2.last_epoch == 6
+    assert s1.optimizer.param_groups[0]["lr"] == s2.optimizer.param_groups[0]["lr"]
+    assert isinstance(s2.optimizer.param_groups[0]["lr"], float)
+    # no recompile for the changing lr (the second variant: the optimizer's state appeared)
+    assert not [r for r in c.stats["recompiles"] if "lr" in r["reason"]], c.explain()
+    assert c.stats["compiles"] <= 2
+    plan = c.variants[-1].segments
+    assert plan.eager_tails == 0 and plan.divergences == 0 and plan.compiled == 2, c.explain()
