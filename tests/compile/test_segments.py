@@ -340,3 +340,21 @@ def test_lr_scheduler_stepping_every_call_stays_compiled(opt):
     assert c.stats["compiles"] <= 2
     plan = c.variants[-1].segments
     assert plan.eager_tails == 0 and plan.divergences == 0 and plan.compiled == 2, c.explain()
+
+
+def test_nonzero_and_a_while_loop_on_a_tensor():
+    def f(x):
+        idx = (x > 0).nonzero()               # data-dependent shape: a break
+        s = x[idx[:, 0]].sum() * 2
+        while s > 1:                          # bool() on a tensor, once per iteration
+            s = s / 3
+        return s + x.mean()
+    c = ember.compile(f)
+    vals = [[1.0, -2.0, 3.0, 0.5], [2.0, -1.0, 1.0, 0.25], [1.0, -2.0, 3.0, 0.5], [-1.0] * 4]
+    for v in vals:
+        x = ember.tensor(np.array(v, np.float32))
+        assert_close(c(x), f(x), rtol=1e-6)
+    plan = c.variants[0].segments
+    assert plan.compiled >= 3 and c.stats["eager_calls"] == 0
+    assert any("nonzero" in b for b in c.stats["graph_breaks"])
+    assert any("bool" in b for b in c.stats["graph_breaks"])
