@@ -350,6 +350,13 @@ def _make_tracer():
                     t.__dict__["grad"] = old_grad
                 return value
 
+            def write(self, target, result):
+                # x.copy_(y) with y untraced binds no op: y must become an input here, or x
+                # would be rebound to no graph value at all
+                if result._value is None:
+                    self.lift(result)
+                super().write(target, result)
+
             def collect_grads(self):
                 """[(tensor, kind, payload)] for captured tensors that require grad: kind "new"
                 (payload: the traced grad value, made an output), "none" or "keep"."""

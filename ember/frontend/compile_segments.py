@@ -184,6 +184,11 @@ def _tracer_classes():
             self.run.track(t)
             return t
 
+        def write(self, target, result):
+            if result._value is None:    # x.copy_(an untraced tensor): no op captures it
+                self.lift(result)
+            Tracer.write(self, target, result)
+
     class ReplayTracer(Tracer):
         """Checks each op against the recorded segments of a slot; tensors carry event indices."""
 
@@ -205,8 +210,9 @@ def _tracer_classes():
                 raise _Diverged
             j = self.pos
             dtype, shape = arr.dtype, arr.shape
-            alive = [c for c in self.alive if j < len(c.events) and c.events[j][0] == "L" and
-                     c.events[j][1] == dtype and c.events[j][2] == shape]
+            alive = [c for c in self.alive if j < len(c.events) and
+                     c.events[j][0].__class__ is str and c.events[j][1] == dtype and
+                     c.events[j][2] == shape]
             if not alive:
                 raise _Diverged
             self.alive = alive
@@ -232,6 +238,8 @@ def _tracer_classes():
                             a._tver != a._base._ver:
                         self._refresh(a)
                         j = self.pos
+                if STATE.tracer is not self:     # the refresh diverged: record or run eagerly
+                    return dispatch.bind(prim, *args, **params)
                 ins = tuple([a._value for a in args])
                 alive = self.alive
                 if len(alive) == 1:          # the common case: one recorded path here
@@ -278,6 +286,16 @@ def _tracer_classes():
             return t
 
         def write(self, target, result):
+            if result._value is None:    # as in RecordTracer.write
+                try:
+                    self.lift(result)
+                except _Diverged:
+                    if self.run.diverge():
+                        STATE.tracer.write(target, result)
+                        return
+                    from .inplace import write
+                    write(target, result)
+                    return
             if target._value is None:
                 try:
                     self.lift(target)
@@ -472,7 +490,7 @@ class SegmentRun:
     def _compile(self, seg, graph):
         from types import SimpleNamespace
         from .compile import _GLOBAL
-        if not graph.nodes and not graph.outputs:
+        if not graph.nodes and not graph.outputs and not graph.mutations:
             return
         t0 = time.perf_counter()
         copy = None

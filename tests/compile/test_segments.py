@@ -358,3 +358,33 @@ def test_nonzero_and_a_while_loop_on_a_tensor():
     assert plan.compiled >= 3 and c.stats["eager_calls"] == 0
     assert any("nonzero" in b for b in c.stats["graph_breaks"])
     assert any("bool" in b for b in c.stats["graph_breaks"])
+
+
+def test_copy_between_captured_tensors_across_a_break():
+    a, b = ember.zeros(3), ember.full((3,), 2.0)
+
+    def f(x):
+        a.copy_(b)                    # a write with no op: only a mutation of the segment
+        if x.sum() > 0:
+            b.add_(x)
+        return a + 0
+    c = ember.compile(f)
+    for i in range(3):
+        out = c(ember.ones(3))
+    # eager: a = b (2, 3, 4 on the three calls), b grows by 1 each call
+    assert_close(out, ember.full((3,), 4.0))
+    assert_close(a, ember.full((3,), 4.0)) and assert_close(b, ember.full((3,), 5.0))
+
+
+def test_copy_from_an_untraced_tensor_in_a_whole_program():
+    a, b = ember.zeros(3), ember.full((3,), 2.0)
+
+    def f(x):
+        a.copy_(b)
+        return a + x
+    c = ember.compile(f)
+    assert_close(c(ember.ones(3)), ember.full((3,), 3.0))
+    b.add_(1)
+    assert_close(c(ember.ones(3)), ember.full((3,), 4.0))
+    assert_close(a, ember.full((3,), 3.0))
+    assert c.variants[0].segments is None and c.stats["eager_calls"] == 0
