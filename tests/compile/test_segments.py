@@ -388,3 +388,34 @@ def test_copy_from_an_untraced_tensor_in_a_whole_program():
     assert_close(c(ember.ones(3)), ember.full((3,), 4.0))
     assert_close(a, ember.full((3,), 3.0))
     assert c.variants[0].segments is None and c.stats["eager_calls"] == 0
+
+
+def test_compiled_module_with_a_break_trains_like_eager():
+    """ember.compile(model) whose forward reads a value: forward in segments, backward and the
+    optimizer step eager, outside."""
+    class Gate(ember.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = ember.nn.Linear(6, 3)
+
+        def forward(self, x):
+            h = self.lin(x)
+            if h.mean() > 0:                 # the break
+                return h.relu()
+            return h.tanh()
+    ember.manual_seed(0)
+    m1 = Gate()
+    m2 = Gate()
+    m2.load_state_dict(m1.state_dict())
+    o1, o2 = ember.optim.SGD(m1.parameters(), lr=0.1), ember.optim.SGD(m2.parameters(), lr=0.1)
+    c = ember.compile(m2)
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        x = ember.tensor(rng.standard_normal((4, 6)).astype(np.float32) + (1 if i % 2 else -1))
+        for m, o, fn in ((m1, o1, m1), (m2, o2, c)):
+            o.zero_grad()
+            fn(x).pow(2).sum().backward()
+            o.step()
+    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+        assert_close(p2, p1.detach(), rtol=1e-5, atol=1e-6)
+    assert c._compiled.stats["segment_calls"] == 6
