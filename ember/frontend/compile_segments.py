@@ -445,10 +445,14 @@ class SegmentRun:
         tr = self.tracer
         STATE.tracer = None
         self.tracer = None
-        if isinstance(tr, _tracer_classes()[0]):
-            self.last = self._record_cut(tr, kind, reason)
-        else:
-            self.last = self._replay_cut(tr, kind, reason)
+        try:
+            if isinstance(tr, _tracer_classes()[0]):
+                self.last = self._record_cut(tr, kind, reason)
+            else:
+                self.last = self._replay_cut(tr, kind, reason)
+        except BaseException:
+            tr.restore()    # compiling or running failed: the captured tensors as they were
+            raise
 
     # --- record -------------------------------------------------------------------------------
     def _record_cut(self, tr, kind, reason):

@@ -419,3 +419,22 @@ def test_compiled_module_with_a_break_trains_like_eager():
     for p1, p2 in zip(m1.parameters(), m2.parameters()):
         assert_close(p2, p1.detach(), rtol=1e-5, atol=1e-6)
     assert c._compiled.stats["segment_calls"] == 6
+
+
+def test_a_segment_that_fails_to_compile_leaves_captured_tensors_eager(monkeypatch):
+    w = ember.ones(3)
+
+    def f(x):
+        w.add_(x)
+        if x.sum() > 0:
+            return w * 2
+        return w
+    c = ember.compile(f)
+
+    def broken(self, v, graph):
+        raise CompileError("ember.compile: internal error (simulated)")
+    monkeypatch.setattr(type(c), "_build", broken)
+    with pytest.raises(CompileError, match="simulated"):
+        c(ember.ones(3))
+    assert isinstance(w._data, np.ndarray) and w._value is None
+    assert_close(w, ember.ones(3))          # the segment did not run
