@@ -438,3 +438,21 @@ def test_a_segment_that_fails_to_compile_leaves_captured_tensors_eager(monkeypat
         c(ember.ones(3))
     assert isinstance(w._data, np.ndarray) and w._value is None
     assert_close(w, ember.ones(3))          # the segment did not run
+
+
+def _accumulating_step(model, opt, log):
+    def step(x, y):
+        # no zero_grad: .grad accumulates across calls and across the break
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        log.append(loss.item())
+        if log[-1] > 0:
+            F.cross_entropy(model(x * 0.5), y).backward()
+        opt.step()
+        return loss
+    return step
+
+
+def test_gradients_accumulate_across_a_break_and_across_calls():
+    c, _, _ = _pair(_accumulating_step, "mlp", "sgd", steps=4)
+    assert c.stats["segments"] >= 2 and c.variants[-1].segments.eager_tails == 0
