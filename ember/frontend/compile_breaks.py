@@ -22,6 +22,17 @@ class GraphBreakWarning(UserWarning):
     pass
 
 
+def user_stacklevel():
+    """The ``stacklevel`` that makes a warning issued by the caller point at the innermost frame
+    outside ember (the user's line) instead of at ember's own code."""
+    import sys
+    from ..ir.trace import _inside_ember
+    f, level = sys._getframe(1), 1     # stacklevel 1: the caller of warnings.warn
+    while f is not None and _inside_ember(f.f_code.co_filename):
+        f, level = f.f_back, level + 1
+    return level
+
+
 _BROKE = object()   # _trace's result: the variant is ready to run (or marked eager)
 _RETRY = object()   # _trace's result: trace again with fewer hyper-parameter inputs
 
@@ -54,7 +65,7 @@ class GraphBreaks:
             self.stats["graph_breaks"].append(key if segmented else msg)
             if config.log_graph_breaks:
                 warnings.warn(f"ember.compile: graph break in {self.__name__} ({how}): {msg}",
-                              GraphBreakWarning, stacklevel=5)
+                              GraphBreakWarning, stacklevel=user_stacklevel())
         return _BROKE
 
     def _drop_escaped(self, tracer):

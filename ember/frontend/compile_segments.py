@@ -45,7 +45,7 @@ import weakref
 
 import numpy as np
 
-from .compile_breaks import CompileError, GraphBreakWarning
+from .compile_breaks import CompileError, GraphBreakWarning, user_stacklevel
 from .dispatch import STATE
 from .tensor import Tensor
 
@@ -724,4 +724,4 @@ class Segments:
         self.stats["graph_breaks"].append(msg)
         if config.log_graph_breaks:
             warnings.warn(f"ember.compile: graph break in {self.__name__} (compiled in segments "
-                          f"around it): {msg}", GraphBreakWarning, stacklevel=4)
+                          f"around it): {msg}", GraphBreakWarning, stacklevel=user_stacklevel())

@@ -456,3 +456,10 @@ def _accumulating_step(model, opt, log):
 def test_gradients_accumulate_across_a_break_and_across_calls():
     c, _, _ = _pair(_accumulating_step, "mlp", "sgd", steps=4)
     assert c.stats["segments"] >= 2 and c.variants[-1].segments.eager_tails == 0
+
+
+def test_break_warning_points_at_user_code():
+    c = ember.compile(_breaking)
+    with pytest.warns(GraphBreakWarning) as rec:
+        c(ember.ones(3))
+    assert rec[0].filename.endswith("test_segments.py")
