@@ -32,9 +32,11 @@ program (Python numbers, shapes, dtypes) is checked per op, not guessed by guard
 their seeds from the generator while Python runs, exactly as eager does, and those seeds are fed to
 the program, so the random stream is eager's whatever the breaks.
 
-Not covered (documented in docs/compile.md): a changing Python number (an lr scheduler stepping
-every call) is a new path each time, so such calls end up eager; views across a break alias their
-base like eager only when NumPy can express the view (else they get a copy).
+Learning rates are baked into the programs like any Python number until one changes between calls
+(an lr scheduler); from then on the segments take every optimizer's lr as a 0-d input (recorded
+once more), so a scheduler stepping every call replays one path.  Not covered (documented in
+docs/compile.md): other Python numbers that change every call are a new path each time (such calls
+end up eager); a view across a break aliases its base like eager only when NumPy can express it.
 """
 from __future__ import annotations
 
@@ -92,6 +94,18 @@ class SegmentPlan:
         self.compiled = 0
         self.divergences = 0
         self.eager_tails = 0
+        self.lr_inputs = False      # optimizers' lr are 0-d inputs (once seen to change)
+        self.last_lrs = None        # the lr floats at the start of the previous call
+
+    def check_lrs(self, optimizers):
+        """Make lr a runtime input once it has changed between calls (a scheduler): the paths
+        recorded with lr baked in are dropped and recorded again, once."""
+        lrs = tuple(g.get("lr") for o in optimizers for g in o.param_groups)
+        if not self.lr_inputs and self.last_lrs is not None and lrs != self.last_lrs:
+            self.lr_inputs = True
+            self.root = Slot()
+        self.last_lrs = lrs
+        return self.lr_inputs
 
     def describe(self, indent="    "):
         lines = []
@@ -200,6 +214,7 @@ def _tracer_classes():
             self.lift_arrays = {}    # lift event -> this call's array
             self.seeds = {}          # random event -> this call's seed
             self.in_write = False
+            self._track = run.tracked.append
 
         def lift(self, t, kind="const", name=None, target=None, dynamic_dims=()):
             entry = self.lifted.get(id(t))
@@ -237,9 +252,9 @@ def _tracer_classes():
                     elif a._base is not None and "_tver" in a.__dict__ and \
                             a._tver != a._base._ver:
                         self._refresh(a)
+                        if STATE.tracer is not self:  # the refresh diverged: record or eager
+                            return dispatch.bind(prim, *args, **params)
                         j = self.pos
-                if STATE.tracer is not self:     # the refresh diverged: record or run eagerly
-                    return dispatch.bind(prim, *args, **params)
                 ins = tuple([a._value for a in args])
                 alive = self.alive
                 if len(alive) == 1:          # the common case: one recorded path here
@@ -247,7 +262,8 @@ def _tracer_classes():
                     if j >= len(events):
                         raise _Diverged
                     e = events[j]
-                    if e[0] is not prim or e[2] != ins or not _same_params(e, params):
+                    if e[0] is not prim or e[2] != ins or \
+                            not (_same_params(e, params) if e[4] else e[1] == params):
                         raise _Diverged
                 else:
                     alive = [c for c in alive if j < len(c.events) and c.events[j][0] is prim
@@ -282,7 +298,7 @@ def _tracer_classes():
                     if a._requires_grad:
                         dispatch._record(prim, args, params, t)
                         break
-            self.run.tracked.append(_ref(t))
+            self._track(_ref(t))
             return t
 
         def write(self, target, result):
@@ -707,7 +723,9 @@ class Segments:
         self.stats["segment_calls"] += 1
         _GLOBAL["segment_calls"] += 1
         optimizers = [o for o in self._objs or () if hasattr(o, "param_groups")]
-        hp = _lr_inputs(optimizers) if optimizers and "lr" in v.hp_keys else None
+        hp = None
+        if optimizers and "lr" in v.hp_keys and v.segments.check_lrs(optimizers):
+            hp = _lr_inputs(optimizers)
         with SegmentRun(self, v.segments, hp) as run:
             if hp is not None:
                 hp.run = run

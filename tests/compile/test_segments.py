@@ -339,7 +339,15 @@ def test_lr_scheduler_stepping_every_call_stays_compiled(opt):
     assert not [r for r in c.stats["recompiles"] if "lr" in r["reason"]], c.explain()
     assert c.stats["compiles"] <= 2
     plan = c.variants[-1].segments
-    assert plan.eager_tails == 0 and plan.divergences == 0 and plan.compiled == 2, c.explain()
+    # recorded with lr baked in, then once more with lr as an input when it changed; replayed
+    assert plan.lr_inputs and plan.divergences == 0 and plan.eager_tails == 0
+    assert plan.compiled == 4 and plan.root.candidates[0].runs >= 3, c.explain()
+
+
+def test_constant_lr_stays_baked_in():
+    c, _, _ = _pair(_logging_step, "mlp", "adam", steps=4)
+    plan = c.variants[-1].segments
+    assert not plan.lr_inputs and plan.compiled == 2
 
 
 def test_nonzero_and_a_while_loop_on_a_tensor():
