@@ -70,6 +70,7 @@ class Segment:
         self.inputs = []         # graph input order -> lift event index
         self.outputs = {}        # event index -> output position
         self.covered = set()     # event indices a live tensor may hold (lifts and outputs)
+        self.derived = set()     # views re-derived from their source instead of output
         self.mutations = {}      # lift event -> event of the value written back into it
         self.seed_events = []    # random events, in the program's seed order
         self.module = None
@@ -149,6 +150,34 @@ def _replayed_ops(tr):
 _ref = weakref.ref
 
 
+def _concrete_view(t):
+    """Is `t` an untraced view of another tensor (an eager view, or one materialized at an
+    earlier break)?"""
+    d = t.__dict__
+    return d.get("_view_src") is not None and d.get("_base") is not None and "_tver" not in d
+
+
+def _trace_view(tracer, t):
+    """Bring a concrete view into the trace as the view op applied to its (traced) source rather
+    than as an input of its own: a write through it then reaches its base inside the segment, and
+    it reads what was written into its base, as in eager."""
+    parent, prim, params = t.__dict__["_view_src"]
+    new = tracer.bind(prim, (parent,), params)
+    if new._value is None:      # the replay diverged and ran this eagerly: t stays concrete
+        return None
+    t._value, t._data = new._value, new._data
+    t._tver = new._tver
+    tracer.run.track(t)
+    return t._value
+
+
+def _derivable(d):
+    """Is the traced tensor with __dict__ `d` a view made in this segment whose source has not
+    been written since (so its value is the view op applied to the source's final array)?"""
+    src = d.get("_view_src")
+    return src is not None and "_tver" in d and d["_tver"] == d["_base"]._ver
+
+
 # --- tracers --------------------------------------------------------------------------------------
 _CLASSES = None
 
@@ -174,6 +203,8 @@ def _tracer_classes():
             entry = self.lifted.get(id(t))
             if entry is not None:
                 return entry[2]
+            if _concrete_view(t):
+                return _trace_view(self, t)
             keep = {k: t.__dict__[k] for k in _AUTOGRAD_KEYS if k in t.__dict__}
             value = super().lift(t, kind, name, target)
             t.__dict__.update(keep)
@@ -220,6 +251,8 @@ def _tracer_classes():
             entry = self.lifted.get(id(t))
             if entry is not None:
                 return entry[2]
+            if _concrete_view(t):
+                return _trace_view(self, t)
             arr = t._data
             if arr.__class__ is not np.ndarray:
                 raise _Diverged
@@ -248,6 +281,8 @@ def _tracer_classes():
                 for a in args:
                     if a._value is None:
                         self.lift(a)
+                        if STATE.tracer is not self:  # a view's lift diverged
+                            return dispatch.bind(prim, *args, **params)
                         j = self.pos
                     elif a._base is not None and "_tver" in a.__dict__ and \
                             a._tver != a._base._ver:
@@ -302,26 +337,21 @@ def _tracer_classes():
             return t
 
         def write(self, target, result):
-            if result._value is None:    # as in RecordTracer.write
-                try:
-                    self.lift(result)
-                except _Diverged:
-                    if self.run.diverge():
-                        STATE.tracer.write(target, result)
+            # the result (as in RecordTracer.write) and the target are captured first; either
+            # may diverge, and then the write goes to the new tracer, or runs eagerly
+            for x in (result, target):
+                if x._value is None:
+                    try:
+                        self.lift(x)
+                    except _Diverged:
+                        self.run.diverge()
+                    if STATE.tracer is not self:
+                        if STATE.tracer is not None:
+                            STATE.tracer.write(target, result)
+                        else:
+                            from .inplace import write
+                            write(target, result)
                         return
-                    from .inplace import write
-                    write(target, result)
-                    return
-            if target._value is None:
-                try:
-                    self.lift(target)
-                except _Diverged:
-                    if self.run.diverge():
-                        STATE.tracer.write(target, result)
-                        return
-                    from .inplace import write
-                    write(target, result)
-                    return
             self.in_write = True
             try:
                 Tracer.write(self, target, result)
@@ -474,12 +504,16 @@ class SegmentRun:
     def _record_cut(self, tr, kind, reason):
         live = self._live()
         lifted_values = {entry[2] for entry in tr.lifted.values()}
-        outs, seen = [], set()
+        outs, seen, derived = [], set(), set()
         for t in live:
             v = t._value
             # a captured tensor's new value is written back into its array (a mutation): as an
             # output it would cost a fresh array and keep the planner from writing in place
-            if id(t) not in tr.lifted and v not in lifted_values and v not in seen:
+            if id(t) in tr.lifted or v in lifted_values:
+                continue
+            if _derivable(t.__dict__):
+                derived.add(v)      # re-derived from its source when materialized
+            elif v not in seen:
                 seen.add(v)
                 outs.append(v)
         graph = tr.finish(outs)
@@ -490,7 +524,9 @@ class SegmentRun:
         index = tr.index
         seg.inputs = [index[v] for v in in_values]
         seg.outputs = {index[v]: k for k, v in enumerate(out_values)}
-        seg.covered = {j for j, e in enumerate(seg.events) if e[0] == "L"} | set(seg.outputs)
+        seg.covered = {j for j, e in enumerate(seg.events) if e[0].__class__ is str} | \
+            set(seg.outputs)
+        seg.derived = {index[v] for v in derived if v not in seen}
         seg.mutations = {index[a]: index[b] for a, b in graph.mutations.items()}
         randoms = [n for n in graph.nodes if "seed" in n.prim.params]
         seg.seed_events = [index[n.out] for n in randoms]
@@ -559,11 +595,15 @@ class SegmentRun:
         return seg
 
     def _choose(self, tr, kind, live):
-        tokens = {t._value for t in live if id(t) not in tr.lifted}
+        """The recorded segment that ends here like this call: same ops, same kind of end, the
+        same captured tensors written, and every live tensor's value available (an input, an
+        output, or a view it can re-derive from its source)."""
+        held = [t for t in live if id(t) not in tr.lifted]
         muts = {j: t._value for t, saved, j, arr in tr.lifted.values() if t._value != j}
         for seg in tr.alive:
-            if len(seg.events) == tr.pos and seg.end == kind and tokens <= seg.covered and \
-                    muts == seg.mutations:
+            if len(seg.events) == tr.pos and seg.end == kind and muts == seg.mutations and \
+                    all(t._value in seg.covered or
+                        t._value in seg.derived and _derivable(t.__dict__) for t in held):
                 return seg
         return None
 
@@ -671,17 +711,14 @@ class SegmentRun:
             else:
                 value = t._value
                 arr = None
-                src = d.get("_view_src")
-                if src is not None and "_tver" in d:
-                    del d["_tver"]
-                    parent, prim, params = src
-                    if parent._value is None and parent._data.__class__ is np.ndarray:
-                        try:
-                            view = prim.numpy(parent._data, **params)
-                        except Exception:
-                            view = None
-                        if isinstance(view, np.ndarray) and np.shares_memory(view, parent._data):
-                            arr = view
+                if _derivable(d) and d["_view_src"][0]._value is None:
+                    # a view (not written through since): NumPy's view of its source's array,
+                    # aliasing it like an eager view (what eager dispatch computes)
+                    parent, prim, params = d["_view_src"]
+                    arr = prim.numpy(parent._data, **params)
+                    if arr.__class__ is not np.ndarray:
+                        arr = np.asarray(arr)
+                d.pop("_tver", None)
                 if arr is None:
                     arr = fresh.get(value)
                 if arr is None:

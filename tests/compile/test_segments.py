@@ -471,3 +471,23 @@ def test_break_warning_points_at_user_code():
     with pytest.warns(GraphBreakWarning) as rec:
         c(ember.ones(3))
     assert rec[0].filename.endswith("test_segments.py")
+
+
+def _view_fn(x):
+    h = x * 2
+    v = h[0]                          # a view made before the break
+    s = h.sum().item()
+    v.add_(s)                         # written through after it: h sees it, as in eager
+    w = h.t()
+    if s > 20:                        # a second break, on a Python number
+        w.mul_(2)
+    return h + 0, v * 1, w
+
+
+def test_views_made_before_a_break_alias_their_base_after_it():
+    c = ember.compile(_view_fn)
+    for scale in [1.0, 1.0, 0.1, 1.0, 0.1]:
+        x = ember.tensor(np.arange(6, dtype=np.float32).reshape(2, 3) * scale)
+        for a, b in zip(_view_fn(x), c(x)):
+            assert_close(b, a)
+    assert c.variants[0].segments.eager_tails == 0
