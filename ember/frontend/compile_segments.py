@@ -36,7 +36,10 @@ Learning rates are baked into the programs like any Python number until one chan
 (an lr scheduler); from then on the segments take every optimizer's lr as a 0-d input (recorded
 once more), so a scheduler stepping every call replays one path.  Not covered (documented in
 docs/compile.md): other Python numbers that change every call are a new path each time (such calls
-end up eager); a view across a break aliases its base like eager only when NumPy can express it.
+end up eager).  Views: a live view is re-derived at a cut as NumPy's view of its source (eager's
+aliasing), and an untraced view enters the next segment as its view op on its source, so writes
+through it reach the base; only a view whose source was written in place before the cut, and that
+is not used after it, keeps a copy.
 """
 from __future__ import annotations
 
