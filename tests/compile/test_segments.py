@@ -491,3 +491,11 @@ def test_views_made_before_a_break_alias_their_base_after_it():
         for a, b in zip(_view_fn(x), c(x)):
             assert_close(b, a)
     assert c.variants[0].segments.eager_tails == 0
+
+
+def test_segments_with_the_interpreter_backend():
+    c = ember.compile(_breaking, backend="interpret")
+    for sign in [1, -1, 1, -1]:
+        x = ember.tensor(np.full(3, sign, np.float32))
+        assert_close(c(x), _breaking(x))
+    assert c.stats["segments"] == 3 and c.variants[0].segments.eager_tails == 0
