@@ -383,14 +383,25 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
         return "\n".join(lines)
 
     def code(self, variant=-1):
-        """The generated NumPy module of a variant."""
-        return self.variants[variant].source_code
+        """The generated NumPy module of a variant (of a segmented variant: each segment's
+        module, headed by its name and where it ends)."""
+        v = self.variants[variant]
+        if v.segments is not None:
+            return "\n".join(f"# --- segment {name} ({seg.n_nodes} nodes, ends at "
+                             f"{seg.reason or 'return'}) ---\n{seg.source_code}"
+                             for name, seg in v.segments.segments())
+        return v.source_code
 
     def program(self, variant=-1):
         """The traced graph of a variant as a saveable ember.jit Program (state = current values
         of the captured tensors)."""
         from ..ir.program import Program
         v = self.variants[variant]
+        if v.graph is None:
+            why = ("it runs in segments around graph breaks: see code() and explain()"
+                   if v.segments is not None else f"it runs eagerly: {v.eager}")
+            raise RuntimeError(f"ember.compile: variant {variant} of {self.__name__} has no single "
+                               f"program ({why})")
         g = v.pipeline.graph if v.pipeline is not None else v.graph
         state = {}
         for gv, (kind, x) in zip(g.inputs, v.sources):

@@ -77,6 +77,7 @@ class Segment:
         self.mutations = {}      # lift event -> event of the value written back into it
         self.seed_events = []    # random events, in the program's seed order
         self.module = None
+        self.source_code = None  # the generated NumPy module (numpy backend)
         self.n_nodes = 0
         self.next = None         # the Slot after this segment's break
         self.runs = 0
@@ -110,6 +111,18 @@ class SegmentPlan:
             self.root = Slot()
         self.last_lrs = lrs
         return self.lr_inputs
+
+    def segments(self):
+        """[(name, Segment)] in tree order (names as in describe(): "0", "0.1", ...)."""
+        out = []
+
+        def walk(slot, label):
+            for i, seg in enumerate(slot.candidates):
+                out.append((f"{label}{i}", seg))
+                if seg.next is not None:
+                    walk(seg.next, f"{label}{i}.")
+        walk(self.root, "")
+        return out
 
     def describe(self, indent="    "):
         lines = []
@@ -561,6 +574,7 @@ class SegmentRun:
                                  module=None, source_code=None)
         self.cf._build(holder, graph)
         seg.module = holder.module
+        seg.source_code = holder.source_code
         if getattr(seg.module, "n_seeds", len(seg.seed_events)) != len(seg.seed_events):
             from ..ir.interpret import Interpreter
             from .compile_build import _InterpretedModule

@@ -499,3 +499,13 @@ def test_segments_with_the_interpreter_backend():
         x = ember.tensor(np.full(3, sign, np.float32))
         assert_close(c(x), _breaking(x))
     assert c.stats["segments"] == 3 and c.variants[0].segments.eager_tails == 0
+
+
+def test_code_shows_every_segment_and_program_explains_why_not():
+    c = ember.compile(_breaking)
+    c(ember.ones(3))
+    code = c.code()
+    assert code.count("# --- segment") == 2 and "def call(" in code
+    assert "segment 0.0" in code and "bool(tensor)" in code
+    with pytest.raises(RuntimeError, match="segments around graph breaks"):
+        c.program()
