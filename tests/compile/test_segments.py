@@ -509,3 +509,31 @@ def test_code_shows_every_segment_and_program_explains_why_not():
     assert "segment 0.0" in code and "bool(tensor)" in code
     with pytest.raises(RuntimeError, match="segments around graph breaks"):
         c.program()
+
+
+def _python_flag_step(model, opt, log):
+    def step(x, y):
+        opt.zero_grad()
+        log.append(F.cross_entropy(model(x), y).item())     # a break
+        h = model(x * 0.5)                  # several ops replayed before the paths differ
+        if len(log) % 2:                    # plain Python state: no break, a different path
+            h = h * 2
+        loss = F.cross_entropy(h, y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+@pytest.mark.parametrize("paths", [4, 1])
+def test_paths_that_differ_mid_segment(paths, monkeypatch):
+    """The suffix diverges after many replayed ops (forward with autograd history): with room the
+    replayed ops become a new recording; with a full slot they are evaluated eagerly and the call
+    finishes eagerly.  Both equal eager."""
+    monkeypatch.setattr(config, "segment_paths", paths)
+    c, _, _ = _pair(_python_flag_step, "mlp", "adam", steps=6)
+    plan = c.variants[-1].segments
+    slot = plan.root.candidates[0].next
+    assert len(slot.candidates) == min(paths, 2)
+    assert plan.divergences >= 1
+    assert (plan.eager_tails > 0) == (paths == 1)
