@@ -18,8 +18,9 @@ changes between calls becomes symbolic (one variant for all sizes), as do sizes 
 ``dynamic=True``/``mark_dynamic``; ``dynamic=False`` keeps every size static.
 
 Data-dependent Python (``if loss > 0``, ``.item()``, ``.tolist()``, ``.numpy()``) is a graph break:
-the call runs eagerly (same results), the break is reported once with the user's file, line and
-reason, and ``fullgraph=True`` makes it an error instead.  See docs/compile.md.
+the signature is then run in compiled segments around its breaks (compile_segments.py; results are
+eager's), each break is reported once with the user's file, line and reason, and ``fullgraph=True``
+makes it an error instead.  See docs/compile.md.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from .compile_build import Builder
 from .compile_guards import (GuardChecks, Variant, _describe, _flatten_args, _guarded, _is_module,
                              _reached_objects, _state_guard, _user_site)
 from .compile_hparams import hp_array, replay
+from .compile_segments import Segments
 from .dispatch import STATE, _new
 
 # the public names; cuda/memory_plan.py also reads _flatten_args, _reached_objects, _state_guard,
@@ -52,13 +54,16 @@ class Config:
     recompile_limit = int(os.environ.get("EMBER_RECOMPILE_LIMIT", "8"))
     error_on_recompile_limit = os.environ.get("EMBER_RECOMPILE_ERROR", "") not in ("", "0")
     keep_stages = False      # keep every pass stage's printed IR on each variant
+    # graph breaks: compiled segments around them (False: the signature runs eagerly)
+    segment_breaks = os.environ.get("EMBER_COMPILE_SEGMENTS", "1") not in ("", "0")
+    segment_paths = int(os.environ.get("EMBER_SEGMENT_PATHS", "4"))   # recorded paths per slot
 
 
 config = Config()
 
 
 _GLOBAL = {"compiles": 0, "cache_hits": 0, "graph_breaks": 0, "eager_calls": 0,
-           "compile_seconds": 0.0}
+           "compile_seconds": 0.0, "segments": 0, "segment_calls": 0}
 
 
 def stats():
@@ -117,10 +122,10 @@ class OptimizedModule:
         return self._compiled.memory_plan(*args, **kwargs)
 
 
-class CompiledFunction(GuardChecks, Builder, GraphBreaks):
+class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
     """The callable ember.compile returns: the call path here; guards and recompile reasons in
     compile_guards.py, tracing and building in compile_build.py, graph breaks in
-    compile_breaks.py."""
+    compile_breaks.py and the compiled segments around them in compile_segments.py."""
 
     def __init__(self, fn, fullgraph, dynamic, backend, disable, options):
         self.fn = fn
@@ -134,7 +139,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
         self.limit_warned = False
         self.dynamic_args = {}       # flat arg position -> dims that are symbolic
         self.stats = {"calls": 0, "cache_hits": 0, "compiles": 0, "recompiles": [],
-                      "graph_breaks": [], "eager_calls": 0, "compile_seconds": 0.0}
+                      "graph_breaks": [], "eager_calls": 0, "compile_seconds": 0.0,
+                      "segments": 0, "segment_calls": 0, "segment_divergences": 0}
         self._objs = None
         self._labels = []
         self.hp_keys = {"lr"}        # float param_groups keys read as runtime inputs
@@ -173,6 +179,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
             _GLOBAL["cache_hits"] += 1
             if v.eager is not None:
                 return self._eager(args, kwargs)
+            if v.segments is not None:
+                return self._run_segmented(v, args, kwargs)
             return self._run(v, flat, args, kwargs)
         return self._compile_and_run(flat, sigs, state, grad, args, kwargs)
 
@@ -206,6 +214,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
         v = self.build_variant(flat, sigs, state, grad, args, kwargs)
         if v.eager is not None:
             return self._eager(args, kwargs)
+        if v.segments is not None:
+            return self._run_segmented(v, args, kwargs)
         return self._run(v, flat, args, kwargs)
 
     def build_variant(self, flat, sigs, state, grad, args, kwargs):
@@ -227,6 +237,11 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
             self.hp_keys -= extra
             self.hp_baked |= extra
             keys = keys & {"lr"} if extra else frozenset()
+        if v.segments is not None and "lr" in self.hp_keys:
+            # segments take lr as a 0-d input whatever the retries above concluded: a branch on
+            # it is just another break there (compile_segments._lr_inputs)
+            v.hp_keys = frozenset({"lr"})
+            v.state_vals = _guarded(state, v.hp_keys)
         dt_ = time.perf_counter() - t0
         self.stats["compile_seconds"] += dt_
         _GLOBAL["compile_seconds"] += dt_
@@ -257,7 +272,10 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
             else:
                 arrays.append(x._data)
         mod = v.module
-        if mod.n_seeds:
+        if v.draws:   # eager's draws, from the generators eager uses (compile_build._seed_plan)
+            drawn = [g.next_seed() for g in v.draws]
+            seeds = [drawn[k] for k in v.seed_pos]
+        elif mod.n_seeds:
             from .creation import default_generator
             seeds = [default_generator.next_seed() for _ in range(mod.n_seeds)]
         else:
@@ -345,6 +363,12 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
             if v.eager is not None:
                 lines.append(f"  variant {i}: eager ({v.eager})")
                 continue
+            if v.segments is not None:
+                sig = ", ".join(_describe(s) for s in v.arg_sigs)
+                lines.append(f"  variant {i}: ({sig}) grad_enabled={v.grad_enabled} compiled in "
+                             f"segments around graph breaks")
+                lines.extend(v.segments.describe())
+                continue
             sig = ", ".join(_describe(s) for s in v.arg_sigs)
             lines.append(f"  variant {i}: ({sig}) grad_enabled={v.grad_enabled} "
                          f"{len(v.graph.nodes) if v.graph else 0} nodes")
@@ -359,14 +383,25 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
         return "\n".join(lines)
 
     def code(self, variant=-1):
-        """The generated NumPy module of a variant."""
-        return self.variants[variant].source_code
+        """The generated NumPy module of a variant (of a segmented variant: each segment's
+        module, headed by its name and where it ends)."""
+        v = self.variants[variant]
+        if v.segments is not None:
+            return "\n".join(f"# --- segment {name} ({seg.n_nodes} nodes, ends at "
+                             f"{seg.reason or 'return'}) ---\n{seg.source_code}"
+                             for name, seg in v.segments.segments())
+        return v.source_code
 
     def program(self, variant=-1):
         """The traced graph of a variant as a saveable ember.jit Program (state = current values
         of the captured tensors)."""
         from ..ir.program import Program
         v = self.variants[variant]
+        if v.graph is None:
+            why = ("it runs in segments around graph breaks: see code() and explain()"
+                   if v.segments is not None else f"it runs eagerly: {v.eager}")
+            raise RuntimeError(f"ember.compile: variant {variant} of {self.__name__} has no single "
+                               f"program ({why})")
         g = v.pipeline.graph if v.pipeline is not None else v.graph
         state = {}
         for gv, (kind, x) in zip(g.inputs, v.sources):

@@ -22,15 +22,14 @@ class Builder:
         """Trace, run the passes, generate code.  Returns _BROKE when the variant is ready to run
         (or marked eager)."""
         from ..ir.trace import TraceError, flatten, tracing
-        from .creation import default_generator
         tracer = _make_tracer()
         tracer.graph.name = _graph_name(self.fn)
         names = self._arg_names(len(flat))
-        rng = default_generator.get_state()
+        draws = _DrawRecorder()
         recorder = _SchedulerRecorder(v.hp_keys,
                                       [o for o in self._objs if hasattr(o, "param_groups")])
         try:
-            with tracing(tracer), recorder:
+            with tracing(tracer), recorder, draws:
                 proxies, pos_of = [], {}
                 for i, a in enumerate(flat):
                     if isinstance(a, Tensor):
@@ -73,7 +72,7 @@ class Builder:
                 graph = tracer.finish(outs)
                 self._record_sources(v, tracer, graph, recorder)
         except Exception as e:
-            default_generator.set_state(rng)
+            draws.rewind()     # the eager or segmented rerun draws the same numbers again
             self._drop_escaped(tracer)
             recorder.undo_scheduler_steps()
             if not isinstance(e, TraceError):
@@ -83,7 +82,7 @@ class Builder:
             return self._graph_break(v, sigs, e)
         finally:
             recorder.restore()
-        default_generator.set_state(rng)
+        draws.rewind()         # each run of the program draws its seeds (see _seed_plan)
         v._arg_tensors = {i: a for i, a in enumerate(flat) if isinstance(a, Tensor)}
         v.arg_sigs = self._symbolic_sigs(sigs, graph, v)
         v.out_spec = out_spec
@@ -107,10 +106,12 @@ class Builder:
                            "optimizer state (compile the whole training step instead)")
                 return _BROKE
             self._build_with_backward(v, graph)
+            v.draws = draws.gens
             # the engine accumulates the returned grads: whether .grad is set does not matter
             v.lifted = [(t, d, sh, None) for t, d, sh, _ in v.lifted]
             return _BROKE
         self._build(v, graph)
+        _seed_plan(v, draws)
         return _BROKE
 
     def _build_with_backward(self, v, graph):
@@ -250,6 +251,57 @@ def _graph_name(fn):
 
 
 
+def _seed_plan(v, draws):
+    """Which generator each run draws from, in eager's order (v.draws), and which of those draws
+    seed the program's random nodes (v.seed_pos).  Eager draws one seed per random op from the
+    generator the op was given (``generator=``, else the default one), so a run does the same: a
+    custom generator's stream advances like eager's, and so does the default one (also for a
+    random op the passes dropped, or a draw that did not become a node)."""
+    where = {seed: k for k, (g, seed) in enumerate(draws.log)}
+    pos = [where.get(n.params.get("seed")) for n in v.graph.nodes if "seed" in n.prim.params]
+    if None in pos or len(pos) != getattr(v.module, "n_seeds", len(pos)):
+        v.draws = None     # (a module from the disk cache whose passes dropped a random node)
+        return
+    v.draws = draws.gens
+    v.seed_pos = pos
+
+
+class _DrawRecorder:
+    """While tracing: every ``Generator.next_seed`` call, with the generator it came from; the
+    generators' states are saved before their first draw and put back by ``rewind``."""
+
+    def __init__(self):
+        self.log = []        # (generator, seed) per draw, in order
+        self.saved = {}      # id(generator) -> (generator, state before the trace)
+
+    @property
+    def gens(self):
+        return [g for g, _ in self.log]
+
+    def __enter__(self):
+        from .creation import Generator
+        rec = self
+        orig = self.orig = Generator.next_seed
+
+        def next_seed(g):
+            if id(g) not in rec.saved:
+                rec.saved[id(g)] = (g, g.get_state())
+            seed = orig(g)
+            rec.log.append((g, seed))
+            return seed
+        Generator.next_seed = next_seed
+        return self
+
+    def __exit__(self, *exc):
+        from .creation import Generator
+        Generator.next_seed = self.orig
+        return False
+
+    def rewind(self):
+        for g, state in self.saved.values():
+            g.set_state(state)
+
+
 class _InterpretedModule:
     def __init__(self, interp):
         self.interp = interp
@@ -297,6 +349,13 @@ def _make_tracer():
                     self.lift(old_grad, "const", f"{self.graph.inputs[-1].name}_grad")
                     t.__dict__["grad"] = old_grad
                 return value
+
+            def write(self, target, result):
+                # x.copy_(y) with y untraced binds no op: y must become an input here, or x
+                # would be rebound to no graph value at all
+                if result._value is None:
+                    self.lift(result)
+                super().write(target, result)
 
             def collect_grads(self):
                 """[(tensor, kind, payload)] for captured tensors that require grad: kind "new"

@@ -144,6 +144,9 @@ class Variant:
         self.hp_keys = frozenset()   # param_groups float keys that are runtime inputs
         self.hp_first = []       # the hyper-parameter inputs of the first run (read while tracing)
         self.eager = None        # a reason string when this signature runs eagerly
+        self.segments = None     # a SegmentPlan when it runs in segments around graph breaks
+        self.draws = None        # per run: the generators seeds are drawn from, in eager's order
+        self.seed_pos = []       # which of those draws seed the program's random nodes
         self.ran = False
         self.escapes = []
         self.symbol_guards = []

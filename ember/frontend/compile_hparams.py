@@ -29,6 +29,22 @@ def _float_dtype(group):
     return np.dtype(np.float32)
 
 
+_SCHED_CLASSES = []
+
+
+def _scheduler_classes():
+    """The lr_scheduler classes that define ``step`` (found once; a segmented call enters a
+    recorder every call)."""
+    if not _SCHED_CLASSES:
+        from ..optim import lr_scheduler as ls
+        from ..optim.optimizer import Optimizer
+        for obj in list(vars(ls).values()):
+            if isinstance(obj, type) and "step" in vars(obj) and obj not in _SCHED_CLASSES and \
+                    not issubclass(obj, Optimizer):
+                _SCHED_CLASSES.append(obj)
+    return _SCHED_CLASSES
+
+
 class StepRecorder:
     """Context manager installed while tracing: patches scheduler and optimizer ``step``."""
 
@@ -47,14 +63,8 @@ class StepRecorder:
         self._inside_opt = False
 
     def __enter__(self):
-        from ..optim import lr_scheduler as ls
-        from ..optim.optimizer import Optimizer
-        done = set()
-        for obj in list(vars(ls).values()):
-            if isinstance(obj, type) and "step" in vars(obj) and obj not in done and \
-                    not issubclass(obj, Optimizer):
-                done.add(obj)
-                self._patch(obj, self._sched_wrapper)
+        for cls in _scheduler_classes():
+            self._patch(cls, self._sched_wrapper)
         self._swap_in()
         return self
 
