@@ -559,6 +559,13 @@ class DeviceArray:
     ``strides`` + NumPy ``dtype``, the same metadata an ndarray has."""
     __slots__ = ("buffer", "offset", "shape", "strides", "dtype", "__weakref__")
     device_type = "cuda"      # read by autocast to pick the CUDA op policy
+    # NumPy must never read device memory as host memory: ufuncs refuse a DeviceArray (TypeError)
+    # and so does np.asarray, which is how the eager frontend notices a CUDA input in a NumPy rule
+    __array_ufunc__ = None
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(f"ember: a cuda:{self.device} DeviceArray is not a NumPy array; copy it "
+                        "to the host first (to_host())")
 
     def __init__(self, buffer, shape, dtype, strides=None, offset=0):
         self.buffer = buffer
