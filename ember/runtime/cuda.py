@@ -643,7 +643,7 @@ class DeviceArray:
         when ``non_blocking`` and the source is pinned (else the host buffer could change under a
         copy still in flight); the result is C-contiguous."""
         rt = runtime()
-        src = np.ascontiguousarray(array)
+        src = np.require(array, requirements="C")   # (ascontiguousarray makes 0-d arrays 1-d)
         out = cls.empty(src.shape, src.dtype, device)
         if out.nbytes:
             stream = current_stream_handle(out.device)
