@@ -1,4 +1,5 @@
-"""View primitives on device arrays share the buffer and have NumPy's strides (gpu_views)."""
+"""View primitives on device arrays share the buffer and have NumPy's strides (gpu_views); a
+reshape NumPy would copy is a copy kernel (the Triton interpreter), then a view."""
 import numpy as np
 import pytest
 

@@ -1,0 +1,179 @@
+"""The eager GPU executor (ember.runtime.gpu_eager) on FakeRuntime device arrays, kernels through
+the Triton interpreter: the kernel cache, strided inputs read in place, 0-d/empty tensors,
+integer/bool dtypes, the host fallback, and copy_into (strided writes)."""
+import numpy as np
+import pytest
+
+import ember
+from ember.ops.registry import REGISTRY as P
+from ember.runtime import cuda as rt
+from ember.runtime import gpu_copy, gpu_eager
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fake_gpu():
+    prev = rt.install(rt.FakeRuntime(capacity=64 << 20))
+    yield
+    rt.install(prev)
+
+
+def dev(a):
+    return rt.DeviceArray.from_host(np.asarray(a))
+
+
+def host(d):
+    return d.to_host()
+
+
+def test_second_call_hits_the_cache_and_only_launches():
+    a, b = dev(np.arange(6.0).reshape(2, 3)), dev(np.full((2, 3), 0.5))
+    before = dict(gpu_eager.STATS)
+    out1 = gpu_eager.run(P["mul"], [a, b], {})
+    mid = dict(gpu_eager.STATS)
+    out2 = gpu_eager.run(P["mul"], [a, b], {})
+    after = dict(gpu_eager.STATS)
+    assert mid["compiles"] - before["compiles"] <= 1          # a miss compiles once
+    assert after["compiles"] == mid["compiles"]               # the hit compiles nothing
+    assert after["launches"] == mid["launches"] + 1
+    assert out1.buffer is not out2.buffer                     # every call gets a fresh output
+    np.testing.assert_array_equal(host(out2), np.arange(6.0).reshape(2, 3) * 0.5)
+    # another shape is another kernel; the first one is still cached
+    gpu_eager.run(P["mul"], [dev(np.ones(4)), dev(np.ones(4))], {})
+    assert gpu_eager.STATS["compiles"] == after["compiles"] + 1
+    gpu_eager.run(P["mul"], [a, b], {})
+    assert gpu_eager.STATS["compiles"] == after["compiles"] + 1
+
+
+def test_outputs_come_from_the_caching_allocator():
+    a = dev(np.ones((64,), np.float32))
+    gpu_eager.run(P["exp"], [a], {})       # compile; its output is freed back to the cache
+    alloc = rt.runtime().allocator(0)
+    device_allocs = alloc.counters["num_device_alloc"]
+    allocations = alloc.stats["allocation"]["all"].allocated
+    out = gpu_eager.run(P["exp"], [a], {})
+    assert out.nbytes == 256 and out.buffer.block.size >= 256
+    assert alloc.stats["allocation"]["all"].allocated == allocations + 1   # one block: the output
+    assert alloc.counters["num_device_alloc"] == device_allocs             # from the cache
+
+
+def test_strided_inputs_are_read_in_place_without_copies():
+    h = np.arange(24.0, dtype=np.float32).reshape(2, 3, 4)
+    a = dev(h)
+    t = gpu_eager.run(P["permute"], [a], {"dims": (2, 0, 1)})
+    s = gpu_eager.run(P["slice"], [t], {"starts": (1, 0, 0), "stops": (4, 2, 3),
+                                        "steps": (2, 1, 2)})
+    assert not s.is_c_contiguous() and s.buffer is a.buffer
+    fake = rt.runtime()
+    gpu_eager.run(P["neg"], [s], {})       # compile first
+    n_copies = len(fake.copies)
+    out = gpu_eager.run(P["neg"], [s], {})
+    assert len(fake.copies) == n_copies    # no host or device copy: the kernel reads the view
+    np.testing.assert_array_equal(host(out), -h.transpose(2, 0, 1)[1:4:2, :, ::2])
+    # broadcast (zero-stride) operand
+    row = gpu_eager.run(P["expand"], [dev(np.arange(4.0, dtype=np.float32)[None])],
+                        {"shape": (3, 4)})
+    got = gpu_eager.run(P["add"], [row, dev(np.ones((3, 4), np.float32))], {})
+    np.testing.assert_array_equal(host(got), np.arange(4.0)[None] + np.ones((3, 4)))
+    # a reduction and a matmul over transposed operands
+    m = gpu_eager.run(P["permute"], [dev(np.arange(12.0).reshape(3, 4))], {"dims": (1, 0)})
+    np.testing.assert_allclose(host(gpu_eager.run(P["sum"], [m], {"dims": (0,)})),
+                               np.arange(12.0).reshape(3, 4).T.sum(0, keepdims=True))
+    np.testing.assert_allclose(host(gpu_eager.run(P["matmul"], [m, dev(np.ones((3, 2)))], {})),
+                               np.arange(12.0).reshape(3, 4).T @ np.ones((3, 2)))
+
+
+def test_zero_dim_and_empty_tensors():
+    x = dev(np.array(1.5, np.float32))
+    out = gpu_eager.run(P["exp"], [x], {})
+    assert out.shape == () and np.isclose(host(out), np.exp(np.float32(1.5)))
+    e = dev(np.zeros((0, 3), np.float32))
+    out = gpu_eager.run(P["add"], [e, e], {})
+    assert out.shape == (0, 3) and host(out).shape == (0, 3)
+    s = gpu_eager.run(P["sum"], [e], {"dims": (0,)})
+    np.testing.assert_array_equal(host(s), np.zeros((1, 3), np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "bool"])
+def test_integer_and_bool_dtypes(dtype):
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 5, (3, 4)).astype(dtype)
+    b = rng.integers(1, 5, (3, 4)).astype(dtype)
+    got = gpu_eager.run(P["add"], [dev(a), dev(b)], {})
+    want = P["add"].numpy(a, b)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(host(got), want)
+    got = gpu_eager.run(P["amax"], [dev(a)], {"dims": (1,)})
+    np.testing.assert_array_equal(host(got), P["amax"].numpy(a, dims=(1,)))
+    if dtype != "bool":
+        got = gpu_eager.run(P["floor_divide"], [dev(a), dev(b)], {})
+        np.testing.assert_array_equal(host(got), P["floor_divide"].numpy(a, b))
+    else:
+        got = gpu_eager.run(P["logical_xor"], [dev(a), dev(b)], {})
+        np.testing.assert_array_equal(host(got), a ^ b)
+
+
+def test_primitives_without_a_lowering_run_on_the_host():
+    x = np.array([[3.0, 1.0, 2.0], [0.5, 2.5, 1.5]], np.float32)
+    before = gpu_eager.STATS["host_fallback"]
+    out = gpu_eager.run(P["argsort"], [dev(x)], {"dim": 1, "descending": False})
+    np.testing.assert_array_equal(host(out), np.argsort(x, axis=1, kind="stable"))
+    assert gpu_eager.STATS["host_fallback"] == before + 1
+    gpu_eager.run(P["argsort"], [dev(x)], {"dim": 1, "descending": False})   # still host, cached
+    assert gpu_eager.STATS["host_fallback"] == before + 2
+
+
+def test_sources():
+    f = gpu_eager.run(P["full"], [], {"shape": (2, 3), "value": 2.5, "dtype": ember.float32},
+                      device=0)
+    np.testing.assert_array_equal(host(f), np.full((2, 3), 2.5, np.float32))
+    z = gpu_eager.run(P["full"], [], {"shape": (4,), "value": -0.0, "dtype": ember.float32},
+                      device=0)
+    assert np.signbit(host(z)).all()                  # -0.0 is not a memset of zeros
+    r = gpu_eager.run(P["arange"], [], {"start": 0, "end": 5, "step": 1, "dtype": ember.int64},
+                      device=0)
+    np.testing.assert_array_equal(host(r), np.arange(5))
+
+
+def test_float_params_are_keyed_by_value_bits():
+    x = dev(np.ones((2,), np.float32))
+    pads = ((1, 1),)
+    a = gpu_eager.run(P["pad"], [x], {"pads": pads, "value": 0.0})
+    b = gpu_eager.run(P["pad"], [x], {"pads": pads, "value": -0.0})
+    c = gpu_eager.run(P["pad"], [x], {"pads": [(1, 1)], "value": float("nan")})   # a list param
+    assert not np.signbit(host(a)[0]) and np.signbit(host(b)[0])
+    assert np.isnan(host(c)[0]) and host(c)[1] == 1
+
+
+def test_copy_into_strided_destinations_casts_broadcasts_and_overlaps():
+    h = np.arange(24.0, dtype=np.float32).reshape(2, 3, 4)
+    a = dev(h)
+    # a strided destination, a broadcast source of another dtype
+    dst = gpu_eager.run(P["slice"], [a], {"starts": (0, 0, 1), "stops": (2, 3, 4),
+                                          "steps": (1, 2, 2)})
+    gpu_eager.copy_into(dst, dev(np.array([7, 8], np.int64)))
+    want = h.copy()
+    np.copyto(want[:, ::2, 1::2], np.array([7, 8]), casting="unsafe")
+    np.testing.assert_array_equal(host(a), want)
+    # a permuted source into a contiguous destination: the copy kernel
+    t = gpu_eager.run(P["permute"], [a], {"dims": (2, 0, 1)})
+    out = rt.DeviceArray.zeros((4, 2, 3), np.float32)
+    k = gpu_copy.STATS["kernel"]
+    gpu_eager.copy_into(out, t)
+    assert gpu_copy.STATS["kernel"] == k + 1
+    np.testing.assert_array_equal(host(out), want.transpose(2, 0, 1))
+    # contiguous both: one memcpy
+    m = gpu_copy.STATS["memcpy"]
+    gpu_eager.copy_into(out, dev(np.ones((4, 2, 3), np.float32)))
+    assert gpu_copy.STATS["memcpy"] == m + 1 and (host(out) == 1).all()
+    # overlapping views of one buffer: read before written, like np.copyto
+    x = dev(np.arange(6.0))
+    sl = lambda a_, b_: gpu_eager.run(P["slice"], [x], {"starts": (a_,), "stops": (b_,),
+                                                          "steps": (1,)})
+    gpu_eager.copy_into(sl(1, 6), sl(0, 5))
+    np.testing.assert_array_equal(host(x), [0, 0, 1, 2, 3, 4])
+    # float -> bool and bfloat16 round trip
+    bdst = rt.DeviceArray.zeros((3,), np.bool_)
+    gpu_eager.copy_into(bdst, dev(np.array([0.0, -2.0, 0.5])))
+    np.testing.assert_array_equal(host(bdst), [False, True, True])
+    with pytest.raises(RuntimeError, match="broadcast"):
+        gpu_eager.copy_into(out, dev(np.ones(5, np.float32)))
