@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .program import TritonProgram
+from .program import TritonProgram, on_device
 
 
 # issue 6's graph-level passes; their fusion and memory planning are this backend's own
@@ -30,8 +30,16 @@ class TritonModule:
             next(iter(self.program.compiled.values())).source
 
     def run(self, arrays, seeds=()):
+        """Outputs of one call; mutated inputs are written in place.  On CUDA device arrays the
+        new values of mutated inputs are views of the program's arena: they are copied into the
+        inputs here, before the next call can reuse the arena."""
         outs, muts = self.program.run(arrays, list(seeds) if seeds else None)
         where = dict(zip(self.graph.inputs, arrays))
+        if muts and on_device(arrays):
+            from ...runtime.gpu_copy import copy_into
+            for t, new in muts.items():
+                copy_into(where[t], new)
+            return outs
         for t, new in muts.items():
             np.copyto(where[t], new, casting="unsafe")
         return outs
