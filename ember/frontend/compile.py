@@ -33,6 +33,7 @@ import numpy as np
 
 from .compile_breaks import (_RETRY, CompileError, GraphBreaks, GraphBreakWarning,
                              RecompileLimitWarning)
+from . import compile_device
 from .compile_build import Builder
 from .compile_guards import (GuardChecks, Variant, _describe, _flatten_args, _guarded, _is_module,
                              _reached_objects, _state_guard, _user_site)
@@ -266,19 +267,22 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
         for t in v.bump:
             t._bump_version()
         k = v.n_user_outputs
+        if v.device is not None:   # host inputs are uploaded (and written back) by the module
+            outs = [compile_device.fresh(o, arrays) for o in outs]
         wrapped = []
         for o in outs[:k]:
-            if o.__class__ is not np.ndarray:
-                o = np.asarray(o)
-            if not o.flags.owndata or not o.flags.writeable:
-                o = o.copy()
+            if v.device is None:
+                if o.__class__ is not np.ndarray:
+                    o = np.asarray(o)
+                if not o.flags.owndata or not o.flags.writeable:
+                    o = o.copy()
             wrapped.append(_new(o))
         j = k
         for t, kind, payload in v.grad_targets:
             if kind == "new":
                 g = outs[j]
                 j += 1
-                if not g.flags.owndata or not g.flags.writeable:
+                if v.device is None and (not g.flags.owndata or not g.flags.writeable):
                     g = g.copy()
                 t.grad = _new(g)
             elif kind == "none":
@@ -290,7 +294,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
             arr = outs[j]
             j += 1
             t.__dict__.clear()
-            t._data = arr if arr.flags.owndata and arr.flags.writeable else arr.copy()
+            t._data = arr if v.device is not None or arr.flags.owndata and arr.flags.writeable \
+                else arr.copy()
         if v.ran and not v.events:   # the trace already ran the first call's Python side effects
             for sched, a, kw in v.replay:
                 sched.step(*a, **kw)
@@ -317,6 +322,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
             @staticmethod
             def forward(ctx, *ts):
                 arrays = [t._data for t in ts]
+                if v.device is not None:
+                    return _forward_on_device(ctx, arrays)
                 ctx.arrays = [np.array(a, copy=True) for a in arrays]   # values at call time
                 outs = v.module.run(arrays, ())
                 for t in v.bump:
@@ -326,6 +333,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
 
             @staticmethod
             def backward(ctx, *grads):
+                if v.device is not None:
+                    return _backward_on_device(ctx, grads)
                 gs = [g._data if g is not None else np.zeros(m.shape, m.dtype.np)
                       for g, m in zip(grads, [o.meta for o in v.graph.outputs])]
                 res = v.bwd_module.run(ctx.arrays + [np.ascontiguousarray(g) for g in gs], ())
@@ -333,6 +342,24 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
                 for pos, r in zip(v.wrt_pos, res):
                     out[pos] = _new(np.array(r, copy=True))
                 return tuple(out)
+
+        def _forward_on_device(ctx, arrays):
+            arrays = compile_device.to_device(arrays, v.device)
+            ctx.arrays = [compile_device.copy(a) for a in arrays]   # values at call time
+            outs = v.module.run(arrays, ())
+            for t in v.bump:
+                t._bump_version()
+            return tuple(_new(compile_device.fresh(o, arrays)) for o in outs[:k_out])
+
+        def _backward_on_device(ctx, grads):
+            gs = [g._data if g is not None else compile_device.zeros(m.shape, m.dtype.np, v.device)
+                  for g, m in zip(grads, [o.meta for o in v.graph.outputs])]
+            arrays = ctx.arrays + [compile_device.contiguous(g) for g in gs]
+            res = v.bwd_module.run(arrays, ())
+            out = [None] * len(ctx.arrays)
+            for pos, r in zip(v.wrt_pos, res):
+                out[pos] = _new(compile_device.fresh(r, arrays))
+            return tuple(out)
         outs = CompiledGraph.apply(*tensors)
         return unflatten(v.out_spec, list(outs))
 

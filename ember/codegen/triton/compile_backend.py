@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .program import TritonProgram, on_device
+from .program import TritonProgram
 
 
 # issue 6's graph-level passes; their fusion and memory planning are this backend's own
@@ -30,16 +30,30 @@ class TritonModule:
             next(iter(self.program.compiled.values())).source
 
     def run(self, arrays, seeds=()):
-        """Outputs of one call; mutated inputs are written in place.  On CUDA device arrays the
-        new values of mutated inputs are views of the program's arena: they are copied into the
-        inputs here, before the next call can reuse the arena."""
-        outs, muts = self.program.run(arrays, list(seeds) if seeds else None)
-        where = dict(zip(self.graph.inputs, arrays))
-        if muts and on_device(arrays):
-            from ...runtime.gpu_copy import copy_into
+        """Outputs of one call; mutated inputs are written in place.
+
+        With any CUDA device array among the inputs the program runs on that device: host arrays
+        (0-d CPU tensors such as an optimizer's step count, hyper-parameters) are uploaded for
+        the call, and written back when the program updates them.  The new values of mutated
+        inputs are views of the program's arena, so they are copied into the inputs here,
+        before the next call can reuse the arena."""
+        device = next((a.device for a in arrays if a.__class__ is not np.ndarray), None)
+        if device is None:
+            outs, muts = self.program.run(arrays, list(seeds) if seeds else None)
+            where = dict(zip(self.graph.inputs, arrays))
             for t, new in muts.items():
-                copy_into(where[t], new)
+                np.copyto(where[t], new, casting="unsafe")
             return outs
+        from ...runtime.cuda import DeviceArray
+        from ...runtime.gpu_copy import copy_into
+        on_dev = [a if a.__class__ is not np.ndarray else DeviceArray.from_host(a, device)
+                  for a in arrays]
+        outs, muts = self.program.run(on_dev, list(seeds) if seeds else None)
+        where = dict(zip(self.graph.inputs, arrays))
         for t, new in muts.items():
-            np.copyto(where[t], new, casting="unsafe")
+            target = where[t]
+            if target.__class__ is np.ndarray:
+                np.copyto(target, new.to_host(), casting="unsafe")
+            else:
+                copy_into(target, new)
         return outs
