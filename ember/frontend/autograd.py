@@ -268,7 +268,7 @@ def _owned(g, taken):
         t._value = g._value
         return t
     d = g._data
-    if d.__class__ is not np.ndarray:
+    if getattr(d, "device_type", None) == "cuda":
         # a CUDA gradient: whether another tensor views its buffer is not known, so copy
         # (one device-to-device copy per leaf per backward)
         g = dispatch._new(d.copy() if d.is_c_contiguous() else _contiguous_device(d))

@@ -63,7 +63,7 @@ def common_device(tensors):
 def _broadcast_scalar(data):
     """A CPU array that is one value broadcast (all strides 0): a 0-d CPU tensor that the
     frontend expanded to an op's shape (``x + 1`` expands the scalar before binding)."""
-    return data.__class__ is np.ndarray and not any(data.strides)
+    return data.__class__ is np.ndarray and data.size > 0 and not any(data.strides)
 
 
 def to_device_array(data, index, non_blocking=False):
@@ -88,15 +88,23 @@ def to_host(data, non_blocking=False):
     return data
 
 
+_CPU_INDICES_OK = ("index", "index_put")
+
+
 def bind_on_device(prim, args, params):
     """Run ``prim`` on CUDA inputs through the eager GPU executor, or return None when no input is
     on CUDA (then the NumPy failure was a real one).  The result is wrapped, view-linked and
     recorded for autograd exactly as ``dispatch.bind`` does for CPU results."""
-    index = common_device(args)
+    # PyTorch accepts CPU index tensors for a CUDA tensor's advanced indexing
+    index = common_device(args[:1] if prim.name in _CPU_INDICES_OK else args)
     if index is None:
         return None
     from ..runtime import gpu_eager
     arrays = [to_device_array(a._data, index) for a in args]
+    # the node records the device copies of CPU scalars, so the vjp's arithmetic stays on the
+    # device (a scalar that requires grad keeps its own tensor, to keep its graph edge)
+    args = [a if a._data is d or a._requires_grad else dispatch._new(d)
+            for a, d in zip(args, arrays)]
     out = gpu_eager.run(prim, arrays, params)
     return dispatch.finish(prim, args, params, out)
 
@@ -168,7 +176,9 @@ def copy_into(dst, src):
         if on_cuda(src) and not src.is_c_contiguous():
             from ..runtime import gpu_eager
             src = gpu_eager.contiguous(src)
-        dst.copy_from(src if on_cuda(src) else np.ascontiguousarray(src, dst.dtype))
+        # (ascontiguousarray makes a 0-d array 1-d: reshape back)
+        dst.copy_from(src if on_cuda(src) else
+                      np.ascontiguousarray(src, dst.dtype).reshape(dst.shape))
         return
     # a strided destination (a view): read the bytes it spans, write the values, store them back
     write_strided(dst, to_host(src))

@@ -477,6 +477,9 @@ def where(condition, input=None, other=None):
         except ValueError:
             broadcast_shapes(condition._data.shape, a.shape, b.shape)  # PyTorch's message
             raise
+        except (TypeError, AttributeError):
+            if not (on_cuda(a) or on_cuda(b) or on_cuda(condition._data)):
+                raise      # else NumPy refused a CUDA array: bind below
     a = as_tensor_like(input, dtype)
     b = as_tensor_like(other, dtype)
     shape = broadcast_shapes(tuple(condition.shape), tuple(a.shape), tuple(b.shape))

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from .. import ops as P
-from .device_ops import copy_data, copy_into, overlapping
+from .device_ops import copy_data, copy_into, on_cuda, overlapping
 from .dispatch import STATE, bind
 from .tensor import Tensor
 
@@ -50,12 +50,13 @@ def write(target, result, op="copy_"):
         STATE.tracer.write(target, result)
         return target
     dst = target._data
-    if not (dst.flags.writeable if dst.__class__ is np.ndarray else not overlapping(dst)):
+    dst_cuda = on_cuda(dst)
+    if not (dst.flags.writeable if not dst_cuda else not overlapping(dst)):
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
                            "refers to a single memory location. Please clone() the tensor before "
                            "performing the operation.")
     if result._data is not dst:
-        if dst.__class__ is np.ndarray and result._data.__class__ is np.ndarray:
+        if not (dst_cuda or on_cuda(result._data)):
             np.copyto(dst, result._data, casting="unsafe")
         else:   # a CUDA tensor (also a strided view of one), or a copy between devices
             copy_into(dst, result._data)
@@ -171,7 +172,7 @@ def fill_(self, value):
     if STATE.tracer is None and not isinstance(value, Tensor) and not (
             STATE.grad_enabled and self._requires_grad):
         check_leaf(self)
-        if self._data.__class__ is not np.ndarray or not self._data.flags.writeable:
+        if on_cuda(self._data) or not self._data.flags.writeable:
             return write(self, as_tensor_like(value, self.dtype))
         self._data[...] = value
         self._bump_version()

@@ -36,8 +36,8 @@ def matmul(input, other):
     if STATE.tracer is None and not (STATE.grad_enabled and (a._requires_grad or b._requires_grad)):
         try:
             return _wrap(P.MATMUL.numpy(a._data, b._data))
-        except ValueError:
-            pass  # fall through to the recorded path for PyTorch's error message
+        except (ValueError, TypeError):
+            pass  # fall through to the recorded path (PyTorch's error message; CUDA tensors)
     if a.ndim == 1 and b.ndim == 1:
         if a.shape[0] != b.shape[0]:
             raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "

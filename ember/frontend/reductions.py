@@ -39,7 +39,7 @@ def _drop(out, dims, keepdim, x):
     if keepdim or not dims:
         return out
     shape = tuple(s for i, s in enumerate(out.shape) if i not in dims)
-    if STATE.tracer is None and not out._requires_grad and out._data.__class__ is np.ndarray:
+    if STATE.tracer is None and not out._requires_grad and not on_cuda(out._data):
         return _wrap(out._data.reshape(shape))
     return bind(P.RESHAPE, out, shape=shape)
 
@@ -72,7 +72,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     if dim is None and dtype is None and not keepdim and STATE.tracer is None and not (
             STATE.grad_enabled and input._requires_grad):
         a = input._data
-        if a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.__class__ is np.ndarray:
+        if a.dtype.kind == "f" and a.dtype.itemsize >= 4 and isinstance(a, np.ndarray):
             # the common full float sum of a CPU tensor, one call
             if a.size >= _cpu.PARALLEL_MIN:
                 return _wrap(_cpu.reduce(np.add, a, tuple(range(a.ndim)), a.dtype).reshape(()))

@@ -137,7 +137,9 @@ class Tensor:
 
     def is_contiguous(self, memory_format=None):
         d = self._data
-        return d.flags.c_contiguous if d.__class__ is np.ndarray else d.is_c_contiguous()
+        if getattr(d, "device_type", None) == "cuda":
+            return d.is_c_contiguous()
+        return d.flags.c_contiguous      # (an ndarray, or a traced tensor's stand-in)
 
     def is_floating_point(self):
         return self.dtype.is_floating_point
@@ -278,7 +280,7 @@ class Tensor:
     def _host(self):
         """The values as a NumPy array: the array itself on CPU, a host copy of a CUDA tensor."""
         d = self._data
-        return d if d.__class__ is np.ndarray else d.to_host()
+        return d.to_host() if getattr(d, "device_type", None) == "cuda" else d
 
     def numpy(self, force=False):
         self._no_trace("numpy()")
@@ -364,7 +366,7 @@ class Tensor:
 
     # --- device / dtype moves ------------------------------------------------------------------
     def cpu(self, memory_format=None):
-        if self._data.__class__ is np.ndarray:
+        if getattr(self._data, "device_type", None) != "cuda":
             return self
         from .device_ops import move
         return move(self, CPU)
@@ -391,7 +393,7 @@ class Tensor:
 
     def is_pinned(self):
         d = self._data
-        if d.__class__ is not np.ndarray:
+        if not isinstance(d, np.ndarray):
             return False
         from ..runtime import cuda as _cuda
         return _cuda.is_pinned(d)

@@ -290,7 +290,9 @@ def _adaptive_max(nd, name, input, output_size, return_indices):
     values = _F.gather(vals, vals.ndim - 1, which).squeeze(-1)
     if not return_indices:
         return values
-    table = _F._wrap(np.ascontiguousarray(np.broadcast_to(flat, lead + out + (windows,))))
+    from ...frontend.device_ops import on_device_of
+    table = on_device_of(np.ascontiguousarray(np.broadcast_to(flat, lead + out + (windows,))),
+                         input)
     return values, _F.gather(table, table.ndim - 1, which).squeeze(-1)
 
 
