@@ -52,9 +52,23 @@ class _DeviceStorage:
         return self
 
 
+_new_arg = KernelArg.__new__
+_arg_types = {}           # NumPy dtype -> the dtype object Triton reads (one per dtype, see interop)
+
+
 def arg(a):
-    """A DeviceArray as a Triton pointer argument."""
-    return KernelArg(a, _DeviceStorage(a.buffer.block.ptr), a.buffer.block.ptr + a.offset)
+    """A DeviceArray as a Triton pointer argument (KernelArg's fields, filled without its
+    __init__: three of these per launch)."""
+    k = _new_arg(KernelArg)
+    k.array = a
+    t = _arg_types.get(a.dtype)
+    if t is None:
+        t = _arg_types[a.dtype] = KernelArg(np.empty(0, a.dtype)).dtype
+    k.dtype = t
+    ptr = a.buffer.block.ptr
+    k._storage = _DeviceStorage(ptr)
+    k._ptr = ptr + a.offset
+    return k
 
 
 _new_array = DeviceArray.__new__
@@ -75,8 +89,9 @@ def _array(buffer, shape, dtype, strides, offset):
 
 def empty(nbytes, dtype):
     """``nbytes`` of fresh device memory (generated code only asks for 'uint8' buffers)."""
-    return DeviceArray.empty((nbytes,), _UINT8 if dtype == "uint8" else _BY_NAME[dtype].np,
-                             _device[0])
+    if dtype != "uint8":
+        return DeviceArray.empty(nbytes, _BY_NAME[dtype].np, _device[0])
+    return _array(_cuda.DeviceBuffer(nbytes, _device[0]), (nbytes,), _UINT8, (1,), 0)
 
 
 def bytes_at(arena, offset, nbytes):
