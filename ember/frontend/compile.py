@@ -118,6 +118,25 @@ class OptimizedModule:
         return self._compiled.memory_plan(*args, **kwargs)
 
 
+def call_arrays(v, flat, hp):
+    """The arrays variant ``v``'s program takes for a call with flattened arguments ``flat`` (and
+    hyper-parameter values ``hp`` from param_groups)."""
+    arrays = []
+    for kind, x in v.sources:
+        if kind == "arg":
+            if isinstance(x, tuple):
+                arrays.append(flat[x[0]][x[1]]._data)
+            else:
+                arrays.append(flat[x]._data)
+        elif kind == "grad":
+            arrays.append(x.grad._data)
+        elif kind == "hp":
+            arrays.append(hp_array(hp[x[0]], x[1]))
+        else:
+            arrays.append(x._data)
+    return arrays
+
+
 class CompiledFunction(GuardChecks, Builder, GraphBreaks):
     """The callable ember.compile returns: the call path here; guards and recompile reasons in
     compile_guards.py, tracing and building in compile_build.py, graph breaks in
@@ -244,19 +263,9 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks):
             # scheduler steps (Python numbers only) replayed before the program, in traced order,
             # so each optimizer step reads the lr it would read eagerly
             hp = replay(v.events) if v.ran else v.hp_first
-        arrays = []
-        for kind, x in v.sources:
-            if kind == "arg":
-                if isinstance(x, tuple):
-                    arrays.append(flat[x[0]][x[1]]._data)
-                else:
-                    arrays.append(flat[x]._data)
-            elif kind == "grad":
-                arrays.append(x.grad._data)
-            elif kind == "hp":
-                arrays.append(hp_array(hp[x[0]], x[1]))
-            else:
-                arrays.append(x._data)
+        else:
+            hp = None
+        arrays = call_arrays(v, flat, hp)
         mod = v.module
         if mod.n_seeds:
             from .creation import default_generator

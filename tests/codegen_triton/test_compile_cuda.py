@@ -96,3 +96,35 @@ def test_output_that_is_an_input_view_is_copied(fake_gpu):
     assert t._data.buffer is not a._data.buffer        # a fresh tensor, not an alias
     np.testing.assert_array_equal(t.cpu().numpy(), a.cpu().numpy().T)
     np.testing.assert_allclose(d.cpu().numpy(), a.cpu().numpy() * 2)
+
+
+def test_memory_plan_predicts_the_arena_and_calls_allocate_only_outputs(fake_gpu):
+    import ember.cuda as ecuda
+    ember.manual_seed(2)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)).cuda()
+    opt = ember.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    cstep = ember.compile(step)
+    X, Y = _data(2)
+    x, y = ember.tensor(X, device="cuda"), ember.tensor(Y, device="cuda")
+    base = ecuda.memory_allocated()
+    pred = cstep.memory_plan(x, y)
+    compiled = next(iter(cstep.variants[-1].module.program.compiled.values()))
+    assert pred.arena_bytes == compiled.arena_bytes > 0       # the Triton module's own arena
+    assert ecuda.memory_allocated() == base                    # predicting allocates nothing
+    held = []
+    for _ in range(3):
+        held.append(cstep(x, y))
+        outputs = sum(t._data.buffer.block.size for t in [held[-1]] +
+                      [p.grad for p in model.parameters()])
+        # resident: the parameters and inputs (base), one arena, and what the caller holds
+        others = sum(t._data.buffer.block.size for t in held[:-1])
+        assert ecuda.memory_allocated() - base == \
+            compiled.arenas[0][1].buffer.block.size + outputs + others
+    assert cstep.stats["compiles"] == 1
