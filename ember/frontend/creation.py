@@ -60,7 +60,7 @@ def _infer_dtype(data):
 
 def _unwrap_nested(data):
     if isinstance(data, Tensor):
-        return data._data
+        return data._host()
     if isinstance(data, (list, tuple)):
         return [_unwrap_nested(x) for x in data]
     return data

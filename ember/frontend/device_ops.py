@@ -53,24 +53,26 @@ def common_device(tensors):
                 index = d.device
             elif d.device != index:
                 raise mismatch(f"cuda:{index}", f"cuda:{d.device}")
-        elif d.ndim and not _broadcast_scalar(d):
+        elif d.ndim and not _one_value(d):
             cpu_seen = True
     if index is not None and cpu_seen:
         raise mismatch(f"cuda:{index}", "cpu")
     return index
 
 
-def _broadcast_scalar(data):
-    """A CPU array that is one value broadcast (all strides 0): a 0-d CPU tensor that the
-    frontend expanded to an op's shape (``x + 1`` expands the scalar before binding)."""
-    return data.__class__ is np.ndarray and data.size > 0 and not any(data.strides)
+def _one_value(data):
+    """A CPU array holding at most one value: a 0-d CPU tensor (a Python scalar made a tensor)
+    that the frontend reshaped or expanded to an op's shape before binding (``x + 1``).  Like
+    PyTorch's 0-d CPU tensors, these may join CUDA tensors.  (So may a user's CPU tensor of one
+    element, e.g. shape [1], which PyTorch refuses.)"""
+    return isinstance(data, np.ndarray) and (data.size <= 1 or not any(data.strides))
 
 
 def to_device_array(data, index, non_blocking=False):
     """``data`` (a NumPy array or DeviceArray) as a DeviceArray on CUDA device ``index``.  A
     broadcast scalar is copied once and broadcast on the device (zero strides)."""
     DA = device_array_class()
-    if data.ndim and data.__class__ is np.ndarray and _broadcast_scalar(data):
+    if data.size > 1 and isinstance(data, np.ndarray) and not any(data.strides):
         one = DA.from_host(np.ascontiguousarray(data.reshape(-1)[:1]).reshape(()), index)
         return one.view(data.shape, (0,) * data.ndim)
     if data.__class__ is DA:

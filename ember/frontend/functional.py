@@ -276,7 +276,10 @@ def isfinite(input):
 
 
 def zeros_like_bool(x):
-    return expand_to(scalar_tensor(False, dt.bool_), tuple(x.shape))
+    false = scalar_tensor(False, dt.bool_)
+    if STATE.tracer is None and x.is_cuda:
+        false = false.to(x.device)
+    return expand_to(false, tuple(x.shape))
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from .. import ops as P
-from .device_ops import host_fallback, on_cuda
+from .device_ops import host_fallback, on_cuda, on_device_of
 from .dispatch import STATE, bind
 from .tensor import Tensor, _dim
 
@@ -366,7 +366,7 @@ def index_fill(input, dim, index, value):
     mask_shape[d] = input.shape[d]
     from .creation import zeros
     from .functional import masked_fill
-    mask = zeros(input.shape[d], dtype=dt.bool_)
+    mask = zeros(input.shape[d], dtype=dt.bool_, device=input.device)
     mask = bind(P.INDEX_PUT, mask, expand_to_bool(index), _to_int64(index), positions=(0,),
                 accumulate=False)
     return masked_fill(input, mask.reshape(tuple(mask_shape)), value)
@@ -423,7 +423,7 @@ _Sort = collections.namedtuple("return_types_sort", ["values", "indices"])
 def sort(input, dim=-1, descending=False, stable=False):
     if input.ndim == 0:
         from .functional import _wrap
-        return _Sort(input.clone(), _wrap(np.zeros((), np.int64)))
+        return _Sort(input.clone(), on_device_of(np.zeros((), np.int64), input))
     d = _dim(dim, input.ndim)
     idx = bind(P.ARGSORT, input, dim=d, descending=bool(descending))
     return _Sort(gather(input, d, idx), idx)

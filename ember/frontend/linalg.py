@@ -167,9 +167,13 @@ def trace(input):
     if _AMP.on and "trace" in _AMP.ops:
         return _AMP.call("trace", trace, input)
     n = builtins.min(input.shape)
-    idx = arange_index(n)
+    idx = arange_index(n, input)
     return sum(input[idx, idx])
 
 
-def arange_index(n):
+def arange_index(n, like=None):
+    """int64 0..n-1, on the device of tensor ``like`` (internal index tensors follow the data)."""
+    if like is not None and STATE.tracer is None and like.is_cuda:
+        from .device_ops import run_source
+        return run_source(P.ARANGE, like.device, start=0, end=n, step=1, dtype=dt.int64)
     return bind(P.ARANGE, start=0, end=n, step=1, dtype=dt.int64)

@@ -467,8 +467,8 @@ def atleast_2d(x):
 def _tri_mask(x, diagonal, upper):
     from .functional import arange_index
     n, m = x.shape[-2], x.shape[-1]
-    rows = arange_index(n).unsqueeze(1)
-    cols = arange_index(m).unsqueeze(0)
+    rows = arange_index(n, x).unsqueeze(1)
+    cols = arange_index(m, x).unsqueeze(0)
     return (cols - rows >= diagonal) if upper else (cols - rows <= diagonal)
 
 
@@ -501,8 +501,8 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     n, m = x.shape[-2], x.shape[-1]
     length = builtins.max(0, builtins.min(n, m - offset) if offset >= 0 else
                           builtins.min(n + offset, m))
-    r = arange_index(length) + builtins.max(-offset, 0)
-    c = arange_index(length) + builtins.max(offset, 0)
+    r = arange_index(length, input) + builtins.max(-offset, 0)
+    c = arange_index(length, input) + builtins.max(offset, 0)
     return bind(P.INDEX, x, r, c, positions=(nd - 2, nd - 1))
 
 
@@ -511,9 +511,9 @@ def diag(input, diagonal_=0):
     from .creation import zeros
     if input.ndim == 1:
         n = input.shape[0] + builtins.abs(diagonal_)
-        out = zeros(n, n, dtype=input.dtype)
-        r = arange_index(input.shape[0]) + builtins.max(-diagonal_, 0)
-        c = arange_index(input.shape[0]) + builtins.max(diagonal_, 0)
+        out = zeros(n, n, dtype=input.dtype, device=input.device)
+        r = arange_index(input.shape[0], input) + builtins.max(-diagonal_, 0)
+        c = arange_index(input.shape[0], input) + builtins.max(diagonal_, 0)
         return bind(P.INDEX_PUT, out, input, r, c, positions=(0, 1), accumulate=False)
     return diagonal(input, diagonal_)
 

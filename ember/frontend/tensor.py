@@ -431,6 +431,8 @@ def _rebuild(array, requires_grad, is_param, device=None):
 
 
 def _dim(d, ndim):
+    if d.__class__ is not int:
+        d = d.__index__()      # a 0-d integer tensor (also a CUDA one) as a dim
     n = max(ndim, 1)
     if not -n <= d < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
