@@ -177,3 +177,31 @@ def test_copy_into_strided_destinations_casts_broadcasts_and_overlaps():
     np.testing.assert_array_equal(host(bdst), [False, True, True])
     with pytest.raises(RuntimeError, match="broadcast"):
         gpu_eager.copy_into(out, dev(np.ones(5, np.float32)))
+
+
+def test_same_dtype_convert_is_a_fresh_copy_and_contiguous_copies_views():
+    h = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    a = dev(h)
+    c = gpu_eager.run(P["convert"], [a], {"dtype": ember.float32})   # clone()
+    assert c.buffer is not a.buffer
+    gpu_eager.copy_into(c, dev(np.zeros((2, 3), np.float32)))
+    np.testing.assert_array_equal(host(a), h)                          # the source is untouched
+    assert gpu_eager.contiguous(a) is a
+    t = gpu_eager.run(P["permute"], [a], {"dims": (1, 0)})
+    ct = gpu_eager.contiguous(t)
+    assert ct.is_c_contiguous() and ct.buffer is not a.buffer
+    np.testing.assert_array_equal(host(ct), h.T)
+
+
+@pytest.mark.parametrize("accumulate", [True, False])
+def test_one_element_index_put_and_scatter(accumulate):
+    """A one-element destination makes the store offset a constant: it must still be a block
+    over the lanes (found by the index_select_0d backward on cuda)."""
+    z = dev(np.zeros(1, np.float32))
+    out = gpu_eager.run(P["index_put"], [z, dev(np.ones(1, np.float32)),
+                                         dev(np.zeros(1, np.int64))],
+                        {"positions": (0,), "accumulate": accumulate})
+    np.testing.assert_array_equal(host(out), [1.0])
+    out = gpu_eager.run(P["scatter_add"], [z, dev(np.zeros(1, np.int64)),
+                                           dev(np.full(1, 2.0, np.float32))], {"dim": 0})
+    np.testing.assert_array_equal(host(out), [2.0])

@@ -365,7 +365,7 @@ class ModuleWriter:
         body = Scope(1)
         var = copy.load(x, "full", body)
         lay = Layout.contiguous(shape)
-        body.emit(f"tl.store({copy.ptr(out)} + {texpr(lay.offset_flat(copy.ctx.x))}, "
+        body.emit(f"tl.store({copy.ptr(out)} + {_lanes(lay.offset_flat(copy.ctx.x))}, "
                   f"{var}.to({out.dtype.triton}), xmask)")
         self._finish_flat(g, copy, self.kname(g) + "_copy", body, numel(shape))
         # kernel 2: scatter the source elements
@@ -398,10 +398,10 @@ class ModuleWriter:
         off = lay.offset_at(oc)
         ptr = em.ptr(out)
         if accumulate:
-            body.emit(f"tl.atomic_add({ptr} + {texpr(off)}, {val}.to({out.dtype.triton}), "
+            body.emit(f"tl.atomic_add({ptr} + {_lanes(off)}, {val}.to({out.dtype.triton}), "
                       f"xmask)")
         else:
-            body.emit(f"tl.store({ptr} + {texpr(off)}, {val}.to({out.dtype.triton}), xmask)")
+            body.emit(f"tl.store({ptr} + {_lanes(off)}, {val}.to({out.dtype.triton}), xmask)")
         self._finish_flat(g, em, self.kname(g), body, numel(it_shape))
 
     def write_scan(self, g):
@@ -517,6 +517,14 @@ class ModuleWriter:
         head = MODULE_HEAD.format(graph=graph.name, nk=len(self.kernels), nh=nh,
                                   planned=stats["planned"], naive=stats["naive"])
         return head + "\n\n" + "\n\n\n".join(self.kernels) + "\n" + "\n".join(lines) + "\n"
+
+
+def _lanes(offset):
+    """An offset expression as a block over the XBLOCK lanes: a constant one (a one-element
+    tensor) gets ``+ xzero``, else the pointer is a scalar and Triton refuses a block value."""
+    import sympy
+    text = texpr(offset)
+    return text if sympy.sympify(offset).free_symbols else f"{text} + xzero"
 
 
 ARENA_ALIGN = 256   # bytes: every planned buffer starts aligned (vector loads, any dtype)
