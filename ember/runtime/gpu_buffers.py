@@ -23,7 +23,8 @@ import numpy as np
 
 from .. import dtypes as dt
 from . import cuda as _cuda
-from .triton_interop import AUTOTUNE, KernelArg, launch  # noqa: F401  (part of the namespace)
+from . import triton_interop as _interop
+from .triton_interop import AUTOTUNE, KernelArg  # noqa: F401  (part of the namespace)
 
 DeviceArray = _cuda.DeviceArray
 _BY_NAME = dt.BY_NAME
@@ -33,6 +34,29 @@ _device = [0]            # the device of the call in progress (one executor thre
 
 def bind_device(device):
     _device[0] = device
+
+
+_hooked = [False]
+
+
+def launch(kernel, grid, *args, **kwargs):
+    """``kernel[grid](...)`` on ember's current device and stream.  Without torch, Triton's NVIDIA
+    driver launches on the device's default stream (with torch: torch's current stream), so on
+    a GPU its current-device/stream queries are pointed at ember's once.  NOT validated on a GPU
+    (none was available); the interpreter ignores streams."""
+    if not _hooked[0]:
+        _hook_triton_streams()
+    _interop.launch(kernel, grid, *args, **kwargs)
+
+
+def _hook_triton_streams():
+    _hooked[0] = True
+    if _interop.INTERPRET:
+        return
+    from triton.runtime import driver
+    active = driver.active
+    active.get_current_device = _cuda.current_device
+    active.get_current_stream = _cuda.current_stream_handle
 
 
 class _DeviceStorage:

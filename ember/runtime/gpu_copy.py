@@ -101,13 +101,12 @@ def _strided(dst, src):
     d_st = [a for _, a, _ in dims]
     s_st = [b for _, _, b in dims]
     from . import gpu_buffers
-    from .triton_interop import launch
     kernel = _copy_kernel()
     n = dst.size
     block = 1024 if n >= 1024 else max(16, 1 << (n - 1).bit_length())
     gpu_buffers.bind_device(dst.device)
     STATS["kernel"] += 1
-    launch(kernel, (-(-n // block),), gpu_buffers.arg(dst.reinterpret(bits)),
+    gpu_buffers.launch(kernel, (-(-n // block),), gpu_buffers.arg(dst.reinterpret(bits)),
            gpu_buffers.arg(src.reinterpret(bits)), n, *sizes, *d_st, *s_st, BLOCK=block)
 
 

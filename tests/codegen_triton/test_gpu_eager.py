@@ -205,3 +205,27 @@ def test_one_element_index_put_and_scatter(accumulate):
     out = gpu_eager.run(P["scatter_add"], [z, dev(np.zeros(1, np.int64)),
                                            dev(np.full(1, 2.0, np.float32))], {"dim": 0})
     np.testing.assert_array_equal(host(out), [2.0])
+
+
+def test_triton_launches_are_pointed_at_embers_device_and_stream(monkeypatch):
+    """On a GPU (not the interpreter) Triton's current device/stream queries are replaced by
+    ember's once, so kernels go to ember's current stream.  Checked with a stand-in driver: the
+    real one needs a GPU."""
+    import types
+
+    import triton.runtime
+
+    from ember.runtime import gpu_buffers, triton_interop
+    fake = types.SimpleNamespace(active=types.SimpleNamespace(
+        get_current_device=lambda: -1, get_current_stream=lambda device: -1))
+    monkeypatch.setattr(triton.runtime, "driver", fake)
+    monkeypatch.setattr(triton_interop, "INTERPRET", False)
+    monkeypatch.setattr(gpu_buffers, "_hooked", [False])
+    gpu_buffers._hook_triton_streams()
+    s = rt.runtime().stream_create(0)
+    rt.set_current_stream_handle(0, s)
+    try:
+        assert fake.active.get_current_device() == 0
+        assert fake.active.get_current_stream(0) == s
+    finally:
+        rt.set_current_stream_handle(0, 0)
