@@ -1,6 +1,7 @@
-"""Every row of the op sample table, run primitive by primitive through the eager GPU executor
-(``ember.runtime.gpu_eager.run``) on FakeRuntime device arrays (host memory, kernels through the
-Triton interpreter), equals the reference interpreter (the NumPy rules).
+"""Every row of the op sample table (with its strided "T"/"step" layouts), run primitive by
+primitive through the eager GPU executor (``ember.runtime.gpu_eager.run``) on FakeRuntime device
+arrays (host memory, kernels through the Triton interpreter), equals the reference interpreter
+(the NumPy rules).
 
 Each traced node is one eager call: views become device views, the rest one-node Triton modules
 (or the host fallback), so every primitive the table binds is checked on the device path with the
@@ -14,6 +15,8 @@ from ember.ir import TraceError, trace
 from ember.ir.interpret import bind_symbols
 from ember.runtime import cuda as rt
 from ember.runtime import gpu_eager
+
+from tests.ops.harness import storage_for, view_of
 
 from .util import all_inputs, check
 
@@ -47,13 +50,21 @@ def test_sample_on_device_equals_reference(sample, dtype):
         sample.call([ember.tensor(np.array(a, copy=True)) for a in arrays], ember)
     except Exception:
         pytest.skip("the sample raises eagerly (an error-case row)")
+    # rows with a layout ("T", "step") see strided views of their storage: the traced view nodes
+    # hand the device executor non-contiguous inputs
+    layouts = sample.layouts()
+    storages = [storage_for(a, lay) for a, lay in zip(arrays, layouts)]
+
+    def fn(*ts):
+        return sample.call([view_of(t, lay, a.ndim) for t, lay, a in zip(ts, layouts, arrays)],
+                           ember)
     ember.manual_seed(0)
-    inputs = [ember.tensor(np.array(a, copy=True)) for a in arrays]
+    inputs = [ember.tensor(np.array(a, copy=True)) for a in storages]
     try:
-        program = trace(lambda *ts: sample.call(ts, ember), inputs)
+        program = trace(fn, inputs)
     except TraceError:
         pytest.skip("data-dependent row")
-    run = all_inputs(program, [ember.tensor(np.array(a, copy=True)) for a in arrays])
+    run = all_inputs(program, [ember.tensor(np.array(a, copy=True)) for a in storages])
     ref, ref_muts = program._interp.run(run)
     graph = concretize(program.graph, bind_symbols(program.graph, run))
     outs, muts = run_eager_on_device(graph, [np.array(a, copy=True) for a in run])
