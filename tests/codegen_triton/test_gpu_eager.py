@@ -229,3 +229,16 @@ def test_triton_launches_are_pointed_at_embers_device_and_stream(monkeypatch):
         assert fake.active.get_current_stream(0) == s
     finally:
         rt.set_current_stream_handle(0, 0)
+
+
+def test_a_kernel_that_fails_to_build_falls_back_to_the_host_with_a_warning(monkeypatch):
+    def broken(*args, **kwargs):
+        raise NotImplementedError("no lowering in this test")
+    monkeypatch.setattr(gpu_eager, "_compile", broken)
+    x = dev(np.array([1.0, -2.0, 3.0], np.float32))
+    with pytest.warns(RuntimeWarning, match=r"no Triton kernel for abs\(float32\[3\]\)"):
+        out = gpu_eager.run(P["abs"], [x], {})
+    np.testing.assert_array_equal(host(out), [1.0, 2.0, 3.0])
+    assert gpu_eager.FAILURES[-1][0] == "abs(float32[3])"
+    gpu_eager.FAILURES.pop()
+    gpu_eager._CACHE.pop((P["abs"], (np.dtype(np.float32), (3,), (4,))))

@@ -67,7 +67,9 @@ def test_sample_on_device_equals_reference(sample, dtype):
     run = all_inputs(program, [ember.tensor(np.array(a, copy=True)) for a in storages])
     ref, ref_muts = program._interp.run(run)
     graph = concretize(program.graph, bind_symbols(program.graph, run))
+    failures = len(gpu_eager.FAILURES)
     outs, muts = run_eager_on_device(graph, [np.array(a, copy=True) for a in run])
+    assert gpu_eager.FAILURES[failures:] == []     # every kernel generated and compiled
     check(outs, ref)
     assert len(muts) == len(ref_muts)
     check(list(muts.values()), list(ref_muts.values()))
