@@ -128,3 +128,31 @@ def test_memory_plan_predicts_the_arena_and_calls_allocate_only_outputs(fake_gpu
         assert ecuda.memory_allocated() - base == \
             compiled.arenas[0][1].buffer.block.size + outputs + others
     assert cstep.stats["compiles"] == 1
+
+
+def test_compiled_cnn_step_with_host_ops_on_cuda_equals_cpu(fake_gpu):
+    """conv and pooling indices have no Triton kernel: inside a CUDA program they run as host
+    ops (device -> host -> device copies), the rest as kernels; SGD with momentum state."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((4, 2, 4, 4)).astype(np.float32)
+    Y = rng.integers(0, 3, 4)
+    results = {}
+    for device in ("cpu", "cuda"):
+        ember.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(12, 3)).to(device)
+        opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        cstep = ember.compile(step)
+        x, y = ember.tensor(X, device=device), ember.tensor(Y, device=device)
+        results[device] = ([float(cstep(x, y)) for _ in range(3)],
+                           [p.detach().cpu().numpy() for p in model.parameters()])
+    np.testing.assert_allclose(results["cuda"][0], results["cpu"][0], rtol=1e-5)
+    for a, b in zip(results["cuda"][1], results["cpu"][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
