@@ -10,12 +10,12 @@ from ember.codegen.triton.compile_backend import TritonModule
 from ember.ir import trace
 from ember.runtime import cuda as rt
 
+from .conftest import fake_only
+
 
 @pytest.fixture
-def fake_gpu():
-    prev = rt.install(rt.FakeRuntime(capacity=64 << 20))
-    yield rt.runtime()
-    rt.install(prev)
+def fake_gpu(gpu):
+    return gpu
 
 
 def sgd_step(w, b, x, y):
@@ -101,6 +101,7 @@ def test_arena_offsets_are_aligned_and_buffers_do_not_overlap(fake_gpu):
     assert "ARENA_BYTES = " in src and "# holds an output" in src
 
 
+@fake_only
 def test_numpy_path_allocates_one_arena_per_call():
     """On NumPy arrays the same module makes its arena per call (nothing persists between calls:
     outputs never alias it)."""

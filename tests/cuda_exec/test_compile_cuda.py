@@ -1,4 +1,4 @@
-"""ember.compile on CUDA tensors (FakeRuntime + the Triton interpreter): a function traced with
+"""ember.compile on CUDA tensors (FakeRuntime + the Triton interpreter, or a GPU: conftest): a function traced with
 CUDA tensors compiles to Triton whatever backend= says, runs on device arrays with its arena, and
 matches the same compiled function on the CPU; a device change recompiles with the reason."""
 import numpy as np
@@ -10,10 +10,8 @@ from ember.runtime import cuda as rt
 
 
 @pytest.fixture
-def fake_gpu():
-    prev = rt.install(rt.FakeRuntime(capacity=64 << 20))
-    yield rt.runtime()
-    rt.install(prev)
+def fake_gpu(gpu):
+    return gpu
 
 
 def _data(seed=0):

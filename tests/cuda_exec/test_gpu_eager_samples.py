@@ -18,7 +18,7 @@ from ember.runtime import gpu_eager
 
 from tests.ops.harness import storage_for, view_of
 
-from .util import all_inputs, check
+from tests.codegen_triton.util import all_inputs, check
 
 samples = pytest.importorskip("tests.ops.samples")
 SAMPLES = samples.SAMPLES
@@ -26,10 +26,8 @@ CASES = [(s, d) for s in SAMPLES for d in s.dtypes]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def fake_gpu():
-    prev = rt.install(rt.FakeRuntime(capacity=256 << 20))
-    yield
-    rt.install(prev)
+def fake_gpu(gpu_module):
+    return gpu_module
 
 
 def run_eager_on_device(graph, arrays):

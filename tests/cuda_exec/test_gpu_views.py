@@ -10,10 +10,8 @@ from ember.runtime.gpu_views import reshape_strides
 
 
 @pytest.fixture
-def fake():
-    prev = rt.install(rt.FakeRuntime(capacity=64 << 20))
-    yield
-    rt.install(prev)
+def fake(gpu):
+    return gpu
 
 
 def _numpy_reshape_strides(a, shape):

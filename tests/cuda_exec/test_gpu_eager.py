@@ -10,11 +10,12 @@ from ember.runtime import cuda as rt
 from ember.runtime import gpu_copy, gpu_eager
 
 
+from .conftest import fake_only
+
+
 @pytest.fixture(scope="module", autouse=True)
-def fake_gpu():
-    prev = rt.install(rt.FakeRuntime(capacity=64 << 20))
-    yield
-    rt.install(prev)
+def fake_gpu(gpu_module):
+    return gpu_module
 
 
 def dev(a):
@@ -56,6 +57,7 @@ def test_outputs_come_from_the_caching_allocator():
     assert alloc.counters["num_device_alloc"] == device_allocs             # from the cache
 
 
+@fake_only
 def test_strided_inputs_are_read_in_place_without_copies():
     h = np.arange(24.0, dtype=np.float32).reshape(2, 3, 4)
     a = dev(h)
@@ -207,6 +209,7 @@ def test_one_element_index_put_and_scatter(accumulate):
     np.testing.assert_array_equal(host(out), [2.0])
 
 
+@fake_only
 def test_triton_launches_are_pointed_at_embers_device_and_stream(monkeypatch):
     """On a GPU (not the interpreter) Triton's current device/stream queries are replaced by
     ember's once, so kernels go to ember's current stream.  Checked with a stand-in driver: the
