@@ -77,7 +77,7 @@ class _DeviceStorage:
 
 
 _new_arg = KernelArg.__new__
-_arg_types = {}           # NumPy dtype -> the dtype object Triton reads (one per dtype, see interop)
+_arg_types = {}           # NumPy dtype -> the dtype object Triton reads (one per dtype: interop)
 
 
 def arg(a):

@@ -1,6 +1,7 @@
-"""ember.compile on CUDA tensors (FakeRuntime + the Triton interpreter, or a GPU: conftest): a function traced with
-CUDA tensors compiles to Triton whatever backend= says, runs on device arrays with its arena, and
-matches the same compiled function on the CPU; a device change recompiles with the reason."""
+"""ember.compile on CUDA tensors (FakeRuntime + the Triton interpreter, or a GPU: see conftest):
+a function traced with CUDA tensors compiles to Triton whatever backend= says, runs on device
+arrays with its arena, and matches the same compiled function on the CPU; a device change
+recompiles with the reason."""
 import numpy as np
 import pytest
 

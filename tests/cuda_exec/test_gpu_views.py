@@ -59,7 +59,8 @@ def test_views_share_the_buffer_and_read_like_numpy(fake):
     assert e.strides == (0, 8)
     np.testing.assert_array_equal(e.to_host(), np.broadcast_to(np.arange(3.0), (4, 3)))
     # an empty slice, then a reshape of it
-    s = gpu_eager.run(P["slice"], [a], {"starts": (0, 3, 0), "stops": (2, 3, 4), "steps": (1, 1, 1)})
+    s = gpu_eager.run(P["slice"], [a], {"starts": (0, 3, 0), "stops": (2, 3, 4),
+                                        "steps": (1, 1, 1)})
     assert s.shape == (2, 0, 4) and s.to_host().shape == (2, 0, 4)
 
 
