@@ -184,8 +184,10 @@ def test_copy_into_strided_destinations_casts_broadcasts_and_overlaps():
 def test_same_dtype_convert_is_a_fresh_copy_and_contiguous_copies_views():
     h = np.arange(6.0, dtype=np.float32).reshape(2, 3)
     a = dev(h)
+    copies = gpu_eager.STATS["memcpy"]
     c = gpu_eager.run(P["convert"], [a], {"dtype": ember.float32})   # clone()
-    assert c.buffer is not a.buffer
+    assert c.buffer is not a.buffer and c.is_c_contiguous()
+    assert gpu_eager.STATS["memcpy"] == copies + 1                     # a memcpy, no kernel
     gpu_eager.copy_into(c, dev(np.zeros((2, 3), np.float32)))
     np.testing.assert_array_equal(host(a), h)                          # the source is untouched
     assert gpu_eager.contiguous(a) is a
