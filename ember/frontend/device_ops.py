@@ -167,42 +167,14 @@ def as_numpy_error(data):
 
 
 def copy_into(dst, src):
-    """Write ``src`` (same shape and dtype; a DeviceArray or NumPy array) into the DeviceArray
-    or NumPy array ``dst``, in place, also when ``dst`` is a strided view."""
+    """Write ``src`` (same shape; a DeviceArray or NumPy array, any device) into the DeviceArray
+    or NumPy array ``dst`` in place, casting to ``dst``'s dtype, also when ``dst`` is a strided
+    view (the executor's copy kernel)."""
     if not on_cuda(dst):
         np.copyto(dst, to_host(src), casting="unsafe")
         return
-    if on_cuda(src) and src.device != dst.device:
-        src = src.to_host()
-    if dst.is_c_contiguous():
-        if on_cuda(src) and not src.is_c_contiguous():
-            from ..runtime import gpu_eager
-            src = gpu_eager.contiguous(src)
-        # (ascontiguousarray makes a 0-d array 1-d: reshape back)
-        dst.copy_from(src if on_cuda(src) else
-                      np.ascontiguousarray(src, dst.dtype).reshape(dst.shape))
-        return
-    # a strided destination (a view): read the bytes it spans, write the values, store them back
-    write_strided(dst, to_host(src))
-
-
-def write_strided(dst, values):
-    """Store host ``values`` into a strided DeviceArray view.  Without a scatter kernel this goes
-    through the host: the view's byte span is copied down, updated with NumPy, copied back."""
-    from ..runtime import cuda as _cuda
-    rt = _cuda.runtime()
-    lo, hi = _cuda._span(dst.shape, dst.strides, dst.itemsize)
-    if hi <= lo:
-        return
-    raw = np.empty(hi - lo, np.uint8)
-    stream = _cuda.current_stream_handle(dst.device)
-    rt.memcpy_dtoh(raw.ctypes.data, dst.data_ptr() + lo, hi - lo, stream)
-    rt.stream_synchronize(stream)
-    base = raw[-lo:] if lo else raw
-    view = np.lib.stride_tricks.as_strided(base.view(dst.dtype), dst.shape, dst.strides)
-    np.copyto(view, values, casting="unsafe")
-    rt.memcpy_htod(dst.data_ptr() + lo, raw.ctypes.data, hi - lo, stream)
-    rt.stream_synchronize(stream)
+    from ..runtime import gpu_copy
+    gpu_copy.copy_into(dst, to_device_array(src, dst.device))
 
 
 def on_device_of(array, like):

@@ -50,13 +50,13 @@ def write(target, result, op="copy_"):
         STATE.tracer.write(target, result)
         return target
     dst = target._data
-    dst_cuda = on_cuda(dst)
+    dst_cuda = dst.__class__ is not np.ndarray and on_cuda(dst)   # (no call for an ndarray)
     if not (dst.flags.writeable if not dst_cuda else not overlapping(dst)):
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
                            "refers to a single memory location. Please clone() the tensor before "
                            "performing the operation.")
     if result._data is not dst:
-        if not (dst_cuda or on_cuda(result._data)):
+        if not dst_cuda and result._data.__class__ is np.ndarray:
             np.copyto(dst, result._data, casting="unsafe")
         else:   # a CUDA tensor (also a strided view of one), or a copy between devices
             copy_into(dst, result._data)

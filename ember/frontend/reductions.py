@@ -72,11 +72,14 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     if dim is None and dtype is None and not keepdim and STATE.tracer is None and not (
             STATE.grad_enabled and input._requires_grad):
         a = input._data
-        if a.dtype.kind == "f" and a.dtype.itemsize >= 4 and isinstance(a, np.ndarray):
-            # the common full float sum of a CPU tensor, one call
-            if a.size >= _cpu.PARALLEL_MIN:
-                return _wrap(_cpu.reduce(np.add, a, tuple(range(a.ndim)), a.dtype).reshape(()))
-            return _wrap(np.add.reduce(a, axis=None, dtype=a.dtype))
+        if a.dtype.kind == "f" and a.dtype.itemsize >= 4:  # the common full float sum, one call
+            try:
+                if a.size >= _cpu.PARALLEL_MIN:
+                    return _wrap(_cpu.reduce(np.add, a, tuple(range(a.ndim)), a.dtype).reshape(()))
+                return _wrap(np.add.reduce(a, axis=None, dtype=a.dtype))
+            except (TypeError, AttributeError):
+                if not on_cuda(a):
+                    raise       # else a CUDA tensor: the general path below binds it
     x = input
     if dtype is not None:
         x = to_dtype(x, dt.to_dtype(dtype))

@@ -11,11 +11,7 @@ import ember
 from tests.ops import harness as H
 from tests.ops.samples import SAMPLES
 
-# known executor gaps (engineer 2's side, see docs/cuda.md): the backward's index_put kernel
-_XFAIL = {"index_select_0d": "accumulating index_put of [1] values fails in the Triton "
-                             "interpreter ('Value argument cannot be block type...')"}
-CASES = [pytest.param(s, id=s.name, marks=[pytest.mark.xfail(reason=_XFAIL[s.name], strict=True)]
-                      if s.name in _XFAIL else []) for s in SAMPLES]
+CASES = [pytest.param(s, id=s.name) for s in SAMPLES]
 
 
 def build(sample, arrays, device, requires_grad):
