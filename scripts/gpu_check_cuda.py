@@ -3,7 +3,7 @@
     python scripts/gpu_check_cuda.py            # also run by scripts/gpu_check.py
     python scripts/gpu_check_cuda.py --no-tests # benchmarks only
     python scripts/gpu_check_cuda.py --no-bench # tests only
-    python scripts/gpu_check_cuda.py --frontend # only the CUDA-tensor frontend tests on the GPU
+    python scripts/gpu_check_cuda.py --frontend # only the device test dirs (below) on the GPU
 
 1. tests: ``pytest tests/cuda tests/amp`` -- every test that takes the ``device_rt`` fixture runs on
    the fake runtime and on the real driver runtime (device arrays, copies, views, pinned memory,
@@ -11,7 +11,8 @@
    the device-parametrized frontend tests (creation, moves, views, in-place ops, indexing,
    autograd, MLP/CNN training steps == CPU, save/load, pinned DataLoader batches, every op sample
    row through the frontend) on the real GPU with compiled Triton kernels instead of the fake
-   runtime and the interpreter.
+   runtime and the interpreter; then ``tests/cuda_exec`` (the eager executor, arenas and
+   ember.compile on CUDA tensors) the same way.
 2. benchmarks (one table): device-to-device copy bandwidth (the reference for "fused pointwise
    >= 85% of copy bandwidth"), host<->device bandwidth from pageable and pinned memory, a fused
    pointwise Triton kernel launched on ember DeviceArrays (bandwidth vs copy), cached allocation
@@ -242,21 +243,29 @@ def run(argv=()):
     return int(rc)
 
 
-def frontend_test_command():
-    """The device-parametrized frontend tests on the real GPU (conftest.py: EMBER_TEST_DEVICE=cuda
-    uses the driver runtime and compiled kernels, not the fake runtime and the interpreter)."""
+DEVICE_TEST_DIRS = ("tests/cuda_frontend", "tests/cuda_exec")
+
+
+def frontend_test_command(directory="tests/cuda_frontend"):
+    """A device test directory on the real GPU (its conftest: EMBER_TEST_DEVICE=cuda uses the
+    driver runtime and compiled kernels, not the fake runtime and the interpreter).  Each
+    directory runs in its own pytest process (their conftests set up the device differently)."""
     env = dict(os.environ, EMBER_TEST_DEVICE="cuda", TRITON_INTERPRET="0")
-    cmd = [sys.executable, "-m", "pytest", "tests/cuda_frontend", "-q", "-rs", "-p",
-           "no:cacheprovider"]
+    cmd = [sys.executable, "-m", "pytest", directory, "-q", "-rs", "-p", "no:cacheprovider"]
     return cmd, env
 
 
 def run_frontend_tests():
-    cmd, env = frontend_test_command()
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
-    tail = [ln for ln in r.stdout.splitlines() if ln.strip()][-20:]
-    print("[cuda] EMBER_TEST_DEVICE=cuda tests/cuda_frontend:\n  " + "\n  ".join(tail))
-    return int(r.returncode != 0)
+    """tests/cuda_frontend (CUDA tensors in the frontend) and tests/cuda_exec (the eager executor,
+    arenas, compile on CUDA) on the GPU."""
+    rc = 0
+    for directory in DEVICE_TEST_DIRS:
+        cmd, env = frontend_test_command(directory)
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+        tail = [ln for ln in r.stdout.splitlines() if ln.strip()][-20:]
+        print(f"[cuda] EMBER_TEST_DEVICE=cuda {directory}:\n  " + "\n  ".join(tail))
+        rc |= int(r.returncode != 0)
+    return rc
 
 
 def main(argv):
