@@ -92,7 +92,14 @@ def test_module_moves_keep_parameter_identity(cuda_rt):
     assert all(not p.is_cuda and p.dtype is ember.float32 for p in params)
     bn = nn.BatchNorm1d(3).cuda(0)
     assert bn.num_batches_tracked.is_cuda and bn.num_batches_tracked.dtype is ember.int64
-    assert nn.Linear(2, 3, device="cuda").weight.is_cuda
+    # PyTorch's factory kwarg device= on every layer
+    for layer in (nn.Linear(2, 3, device="cuda"), nn.Conv2d(2, 3, 3, device="cuda"),
+                  nn.BatchNorm2d(3, device="cuda"), nn.LayerNorm(4, device="cuda"),
+                  nn.Embedding(5, 2, device="cuda"), nn.LSTM(3, 4, device="cuda"),
+                  nn.TransformerEncoderLayer(8, 2, 16, device="cuda")):
+        tensors = list(layer.parameters()) + list(layer.buffers())
+        assert tensors and all(t.is_cuda for t in tensors), type(layer).__name__
+    assert not nn.Conv2d(2, 3, 3).weight.is_cuda
 
 
 def test_optimizer_load_state_dict_moves_state_to_the_parameters_device(cuda_rt):

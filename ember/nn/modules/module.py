@@ -93,6 +93,19 @@ class Module:
 
     forward = _forward_unimplemented
 
+    def __init_subclass__(cls, **kwargs):
+        # ember's layers take PyTorch's factory kwarg device=: build on the CPU, then move (one
+        # wrapper here instead of a device argument threaded through every layer's init code)
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and cls.__module__.startswith("ember.nn."):
+            @functools.wraps(init)
+            def __init__(self, *args, _wrapped_init=init, **kw):
+                _wrapped_init(self, *args, **kw)
+                if kw.get("device") is not None:   # (a no-op for tensors already there)
+                    self.to(kw["device"])
+            cls.__init__ = __init__
+
     # --- registration ---------------------------------------------------------------------------
     def register_buffer(self, name, tensor, persistent=True):
         if "_buffers" not in self.__dict__:
