@@ -384,10 +384,14 @@ class Tensor:
         return move(self, device, non_blocking)
 
     def share_memory_(self):
+        if self.is_cuda:        # PyTorch: a no-op for CUDA tensors (shared through CUDA IPC)
+            return self
         from ..multiprocessing.shared import share_memory_
         return share_memory_(self)
 
     def is_shared(self):
+        if self.is_cuda:        # PyTorch: always True for CUDA tensors
+            return True
         from ..multiprocessing.shared import is_shared
         return is_shared(self)
 

@@ -158,3 +158,36 @@ def test_dataloader_pin_memory_gives_pinned_batches(cuda_rt):
     assert seen[0][0] == [[0, 1], [2, 3], [4, 5], [6, 7]]
     unpinned = next(iter(DataLoader(ds, batch_size=4)))
     assert not unpinned[0].is_pinned()
+
+
+@pytest.mark.parametrize("inject", [None, float("inf")], ids=["finite", "inf"])
+def test_amp_step_with_grad_scaler_and_clipping_equals_cpu(cuda_rt, inject):
+    """The usual CUDA loop: autocast forward, GradScaler, unscale_, clip_grad_norm_, step."""
+    results = []
+    for device in ("cpu", "cuda"):
+        model = mlp().to(device)
+        opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        scaler = ember.amp.GradScaler(device, init_scale=1024.0)
+        for x, y in batches((5, 6), n=2):
+            x, y = ember.tensor(x, device=device), ember.tensor(y, device=device)
+            opt.zero_grad()
+            with ember.autocast(device, dtype=ember.bfloat16):
+                loss = F.cross_entropy(model(x).float(), y)
+            scaler.scale(loss).backward()
+            if inject is not None:
+                model[0].bias.grad[0] = inject
+            scaler.unscale_(opt)
+            norm = nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            assert norm.device.type == device
+            scaler.step(opt)
+            scaler.update()
+        results.append((scaler.get_scale(), [host(p) for p in model.parameters()]))
+    (cpu_scale, cpu_params), (gpu_scale, gpu_params) = results
+    assert gpu_scale == cpu_scale == (1024.0 if inject is None else 256.0)
+    for p, q in zip(gpu_params, cpu_params):
+        np.testing.assert_allclose(p, q, rtol=1e-3, atol=1e-5)
+
+
+def test_share_memory_is_a_no_op_for_cuda_tensors(cuda_rt):
+    t = ember.ones(2).cuda()
+    assert t.share_memory_() is t and t.is_shared()
