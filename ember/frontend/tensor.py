@@ -285,6 +285,8 @@ class Tensor:
     def numpy(self, force=False):
         self._no_trace("numpy()")
         if self.is_cuda:
+            if force:           # PyTorch: force=True copies a CUDA tensor to the host
+                return self._host()
             from .device_ops import as_numpy_error
             raise as_numpy_error(self._data)
         if self._requires_grad and not force:
@@ -352,13 +354,14 @@ class Tensor:
         return (_rebuild, (np.ascontiguousarray(self._data), self._requires_grad, self._is_param))
 
     def __deepcopy__(self, memo):
+        from .device_ops import copy_data
         if self._grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
                                "the deepcopy protocol at the moment.")
         t = self.__class__.__new__(self.__class__)
         t.__dict__.update({k: v for k, v in self.__dict__.items()
                            if k not in ("_data", "_base", "_view_src", "_ver", "grad", "_hooks")})
-        t._data = self._data.copy()   # (a DeviceArray copies on its device)
+        t._data = copy_data(self._data)   # (a CUDA tensor copies on its device)
         if self.grad is not None:
             t.grad = self.grad.__deepcopy__(memo)
         memo[id(self)] = t

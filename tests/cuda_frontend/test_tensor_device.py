@@ -119,6 +119,7 @@ def test_numpy_item_tolist_repr(cuda_rt):
         c.numpy()
     with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy"):
         np.asarray(c)
+    assert c.numpy(force=True).tolist() == [[1.5, 2.0]]      # force=True copies, as in torch
     assert c[0, 0].item() == 1.5 and c.tolist() == [[1.5, 2.0]] and float(c.sum()) == 3.5
     assert bool(c[0, 1] == 2)
     assert repr(c) == "tensor([[1.5000, 2.0000]], device='cuda:0')"
@@ -143,6 +144,15 @@ def test_pin_memory_and_non_blocking_copies(cuda_rt):
     with pytest.raises(RuntimeError, match="only dense CPU tensors can be pinned"):
         c.pin_memory()
     assert not c.is_pinned()
+
+
+def test_deepcopy_copies_on_the_device(cuda_rt):
+    import copy
+    x = ember.arange(6.0).reshape(2, 3).cuda().t()          # a non-contiguous view
+    y = copy.deepcopy(x)
+    assert y.is_cuda and y.tolist() == x.tolist() and y.data_ptr() != x.data_ptr()
+    p = ember.nn.Parameter(ember.ones(2).cuda())
+    assert copy.deepcopy(p).is_cuda
 
 
 def test_pickle_keeps_the_device(cuda_rt):
