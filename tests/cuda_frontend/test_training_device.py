@@ -158,6 +158,10 @@ def test_dataloader_pin_memory_gives_pinned_batches(cuda_rt):
     assert seen[0][0] == [[0, 1], [2, 3], [4, 5], [6, 7]]
     unpinned = next(iter(DataLoader(ds, batch_size=4)))
     assert not unpinned[0].is_pinned()
+    # worker processes: batches are pinned in the main process
+    with_workers = list(DataLoader(ds, batch_size=4, pin_memory=True, num_workers=2))
+    assert all(x.is_pinned() and y.is_pinned() for x, y in with_workers)
+    assert [y.tolist() for _, y in with_workers] == [s[1] for s in seen]
 
 
 @pytest.mark.parametrize("inject", [None, float("inf")], ids=["finite", "inf"])
