@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.device import CPU, _cuda_device, check_device
+from ..runtime.device import CPU, _cuda_device
 from . import dispatch
 from .autograd import Function
 
@@ -150,15 +150,6 @@ class _Move(Function):
     @staticmethod
     def backward(ctx, grad):
         return move(grad, ctx.source), None, None
-
-
-def normalize(device):
-    return check_device(device)
-
-
-def host_values(t):
-    """The NumPy values of a tensor (a host copy for a CUDA tensor), e.g. for printing."""
-    return to_host(t._data)
 
 
 def as_numpy_error(data):
