@@ -70,7 +70,9 @@ def stats():
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="numpy", mode=None,
             options=None, disable=False):
     """``torch.compile``'s signature.  backend: "numpy" (the generated NumPy module), "interpret"
-    (the reference interpreter, for debugging) or "eager" (no compilation)."""
+    (the reference interpreter, for debugging) or "eager" (no compilation).  mode:
+    "reduce-overhead" replays programs on CUDA tensors as CUDA graphs (runtime/gpu_graphs.py; not
+    validated on a GPU); other modes, and every mode on CPU tensors, change nothing."""
     if model is None:
         return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
                                  mode=mode, options=options, disable=disable)
@@ -84,6 +86,7 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="numpy", mode=
         backend = "numpy"
     cf = CompiledFunction(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
                           disable=disable, options=options or {})
+    cf.mode = mode
     if _is_module(model):
         return OptimizedModule(model, cf)
     functools.update_wrapper(cf, model, updated=())

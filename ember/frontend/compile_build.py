@@ -219,6 +219,9 @@ class Builder:
         if self.backend == "triton" or v.device is not None:
             from ..codegen.triton.compile_backend import TritonModule
             v.module = TritonModule(graph)
+            if v.device is not None and getattr(self, "mode", None) == "reduce-overhead":
+                from ..runtime.gpu_graphs import GraphRunner
+                v.module.graphs = GraphRunner(v.module)
             return
         from ..codegen.numpy_backend import CompiledModule, generate
         t0 = time.perf_counter()

@@ -174,6 +174,11 @@ class Runtime:
     def memcpy_dtod(self, dst, src, nbytes, stream): raise NotImplementedError
     def memset(self, dst, byte, nbytes, stream): raise NotImplementedError
     def host_alloc(self, nbytes): raise NotImplementedError       # page-locked host memory
+    # CUDA graphs (ember.compile mode="reduce-overhead"; see runtime/gpu_graphs.py)
+    def stream_begin_capture(self, stream): raise NotImplementedError
+    def stream_end_capture(self, stream): raise NotImplementedError   # -> an instantiated graph
+    def graph_launch(self, graph, stream): raise NotImplementedError
+    def is_capturing(self, stream): return False
     def host_free(self, ptr): raise NotImplementedError
 
 
@@ -357,6 +362,19 @@ class DriverRuntime(Runtime):
         self.check(self.drv.cuMemsetD8Async(self.drv.CUdeviceptr(dst), byte, nbytes,
                                             self._stream(stream)))
 
+    # CUDA graphs: NOT validated on a GPU (written against the cuda-bindings 12/13 driver API)
+    def stream_begin_capture(self, stream):
+        # relaxed: the caching allocator may still take a new segment (cuMemAlloc) mid-capture
+        mode = self.drv.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED
+        self.check(self.drv.cuStreamBeginCapture(self._stream(stream), mode))
+
+    def stream_end_capture(self, stream):
+        graph = self.check(self.drv.cuStreamEndCapture(self._stream(stream)))
+        return graph, self.check(self.drv.cuGraphInstantiate(graph, 0))
+
+    def graph_launch(self, graph, stream):
+        self.check(self.drv.cuGraphLaunch(graph[1], self._stream(stream)))
+
     def host_alloc(self, nbytes):
         self.activate(current_device())
         flags = 0x01   # CU_MEMHOSTALLOC_PORTABLE: pinned for every context
@@ -383,6 +401,8 @@ class FakeRuntime(Runtime):
         self.events = {}
         self.host = {}
         self.copies = []                    # (kind, nbytes, stream) of every copy, for tests
+        self.captures = {}                  # capturing stream -> the work recorded so far
+        self.graph_launches = 0
 
     def device_count(self):
         return self.count
@@ -444,18 +464,49 @@ class FakeRuntime(Runtime):
 
     def memcpy_htod(self, dst, src_host, nbytes, stream):
         self.copies.append(("htod", nbytes, stream))
-        ctypes.memmove(dst, src_host, nbytes)
+        self._do(stream, ctypes.memmove, dst, src_host, nbytes)
 
     def memcpy_dtoh(self, dst_host, src, nbytes, stream):
         self.copies.append(("dtoh", nbytes, stream))
+        if stream in self.captures:
+            raise CudaError("CUDA error: operation not permitted when stream is capturing "
+                            "(a device-to-host copy)")
         ctypes.memmove(dst_host, src, nbytes)
 
     def memcpy_dtod(self, dst, src, nbytes, stream):
         self.copies.append(("dtod", nbytes, stream))
-        ctypes.memmove(dst, src, nbytes)
+        self._do(stream, ctypes.memmove, dst, src, nbytes)
 
     def memset(self, dst, byte, nbytes, stream):
-        ctypes.memset(dst, byte, nbytes)
+        self._do(stream, ctypes.memset, dst, byte, nbytes)
+
+    # CUDA graphs: work queued on a capturing stream is recorded, not done; a launch replays it
+    def _do(self, stream, fn, *args):
+        if stream in self.captures:
+            self.captures[stream].append(lambda: fn(*args))
+        else:
+            fn(*args)
+
+    def is_capturing(self, stream):
+        return stream in self.captures
+
+    def record(self, stream, fn):
+        """Queue ``fn`` (a kernel launch) on a capturing stream (gpu_buffers.launch)."""
+        self.captures[stream].append(fn)
+
+    def stream_begin_capture(self, stream):
+        if stream == 0:
+            raise CudaError("CUDA error: operation not supported on the legacy default stream "
+                            "(capture on a side stream)")
+        self.captures[stream] = []
+
+    def stream_end_capture(self, stream):
+        return tuple(self.captures.pop(stream))
+
+    def graph_launch(self, graph, stream):
+        self.graph_launches += 1
+        for op in graph:
+            op()
 
     def host_alloc(self, nbytes):
         arr = np.empty(max(nbytes, 1), np.uint8)

@@ -46,6 +46,12 @@ def launch(kernel, grid, *args, **kwargs):
     (none was available); the interpreter ignores streams."""
     if not _hooked[0]:
         _hook_triton_streams()
+    captures = getattr(_cuda._active, "captures", None)   # FakeRuntime capturing a CUDA graph
+    if captures:
+        stream = _cuda.current_stream_handle(_device[0])
+        if stream in captures:
+            captures[stream].append(lambda: _interop.launch(kernel, grid, *args, **kwargs))
+            return
     _interop.launch(kernel, grid, *args, **kwargs)
 
 
@@ -141,9 +147,24 @@ def view(buffer, offset, shape, strides):
     return _array(buffer.buffer, shape, buffer.dtype, strides, buffer.offset + offset * item)
 
 
+graph_constants = None    # a list while a CUDA graph is captured (runtime/gpu_graphs.py)
+
+
 def full(shape, value, dtype):
+    """A constant buffer.  While a CUDA graph is captured it is uploaded on the default stream
+    (not captured: a graph cannot copy from pageable host memory) and kept by the graph."""
     from .triton_interop import full as host_full
-    return DeviceArray.from_host(host_full(shape, value, dtype), _device[0])
+    if graph_constants is None:
+        return DeviceArray.from_host(host_full(shape, value, dtype), _device[0])
+    device = _device[0]
+    capturing = _cuda.current_stream_handle(device)
+    _cuda.set_current_stream_handle(device, 0)
+    try:
+        out = DeviceArray.from_host(host_full(shape, value, dtype), device)
+    finally:
+        _cuda.set_current_stream_handle(device, capturing)
+    graph_constants.append(out)
+    return out
 
 
 def contiguous(array):
