@@ -91,7 +91,7 @@ class GradScaler:
                         continue
                     if not allow_fp16 and g.dtype.name == "float16":
                         raise ValueError("Attempting to unscale FP16 gradients.")
-                    if not found and not np.isfinite(g._data).all():
+                    if not found and not _all_finite(g):
                         found = True
                     g.mul_(float(inv_scale))
         return found
@@ -242,3 +242,13 @@ class GradScaler:
         self.__dict__.update(state)
         if self._enabled:
             self._per_optimizer_states = defaultdict(_refresh_per_optimizer_state)
+
+
+def _all_finite(g):
+    """No inf/NaN in gradient g: NumPy on the CPU; on CUDA a device reduction and one scalar
+    copied back (not the whole gradient)."""
+    import numpy as np
+    if g.is_cuda:
+        from ..frontend.functional import isfinite
+        return bool(isfinite(g).all())
+    return bool(np.isfinite(g._data).all())

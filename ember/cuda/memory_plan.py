@@ -84,8 +84,26 @@ def predict(compiled, *args, **kwargs):
         seen.add(r)
         out_bytes += _nbytes(r.meta.shape, r.meta.dtype, hints)
     in_bytes = sum(_nbytes(x.meta.shape, x.meta.dtype, hints) for x in graph.inputs)
+    if getattr(v, "device", None) is not None:
+        # a program on CUDA tensors: the arena its Triton module really allocates (the Triton
+        # codegen's own buffer plan, 256-byte aligned), not the NumPy backend's plan
+        arena = _device_arena_bytes(compiled, v, args, kwargs)
     return MemoryPrediction(
         peak_bytes=in_bytes + arena + out_bytes, step_bytes=arena + out_bytes, arena_bytes=arena,
         output_bytes=out_bytes, input_bytes=in_bytes, naive_bytes=plan.naive_bytes,
         live_peak_bytes=plan.live_peak_bytes,
         buffers=[(tuple(b.shape), b.dtype.name, b.nbytes(hints)) for b in plan.buffers])
+
+
+def _device_arena_bytes(compiled, v, args, kwargs):
+    """ARENA_BYTES of the Triton module variant ``v`` runs for these arguments (generating the
+    module if needed, running nothing)."""
+    import numpy as np
+
+    from ..frontend import compile as C
+    from ..runtime.cuda import DeviceArray
+    flat, _, _ = C._flatten_args(args, kwargs)
+    arrays = C.call_arrays(v, flat, v.hp_first if v.events else None)
+    arrays = [a if a.__class__ is not np.ndarray else DeviceArray.from_host(a, v.device)
+              for a in arrays]
+    return v.module.program.specialize(arrays).arena_bytes

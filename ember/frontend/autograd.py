@@ -268,10 +268,19 @@ def _owned(g, taken):
         t._value = g._value
         return t
     d = g._data
-    if id(d) in taken or d.base is not None or not d.flags.writeable:
+    if getattr(d, "device_type", None) == "cuda":
+        # a CUDA gradient: whether another tensor views its buffer is not known, so copy
+        # (one device-to-device copy per leaf per backward)
+        g = dispatch._new(d.copy() if d.is_c_contiguous() else _contiguous_device(d))
+    elif id(d) in taken or d.base is not None or not d.flags.writeable:
         g = dispatch._new(np.array(d, copy=True))
     taken.add(id(g._data))
     return g
+
+
+def _contiguous_device(d):
+    from ..runtime import gpu_eager
+    return gpu_eager.contiguous(d)
 
 
 def _store_grad(t, g, create_graph, taken):
@@ -280,6 +289,11 @@ def _store_grad(t, g, create_graph, taken):
     if not create_graph:
         g = g.detach()
     t.grad = (g if create_graph else _owned(g, taken)) if t.grad is None else t.grad + g
+
+
+def on_device_of(array, like):
+    from .device_ops import on_device_of as place
+    return place(array, like)
 
 
 def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, inputs=None,
@@ -301,9 +315,9 @@ def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, i
                 from ..ops import FULL
                 g = dispatch.bind(FULL, shape=tuple(t.shape), value=1, dtype=t.dtype)
             else:
-                g = dispatch._new(np.ones(t._data.shape, t._data.dtype))
+                g = on_device_of(np.ones(t._data.shape, t._data.dtype), t)
         elif not isinstance(g, Tensor):
-            g = dispatch._new(np.asarray(g, dtype=t._data.dtype))
+            g = on_device_of(np.asarray(g, dtype=t._data.dtype), t)
         elif tuple(g.shape) != tuple(t.shape):
             raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
                                f"torch.Size({list(g.shape)}) and output[0] has a shape of "
@@ -486,8 +500,8 @@ class FunctionNode:
         if self.released:
             raise RuntimeError(_FREED)
         if self.ctx._materialize:
-            grads = [g if g is not None else dispatch._new(np.zeros(s, d))
-                     for g, (s, d) in zip(grads, self.out_metas)]
+            grads = [g if g is not None else _zeros_grad(s, d, dev)
+                     for g, (s, d, dev) in zip(grads, self.out_metas)]
         res = self.fn.backward(self.ctx, *grads)
         if not isinstance(res, tuple):
             res = (res,)
@@ -496,6 +510,14 @@ class FunctionNode:
     def release(self):
         self.released = True
         self.ctx._saved = None
+
+
+def _zeros_grad(shape, dtype, device):
+    """A zero gradient for an output backward was not given (on the output's device)."""
+    if device is None or device.type != "cuda":
+        return dispatch._new(np.zeros(shape, dtype))
+    from .device_ops import to_device_array
+    return dispatch._new(to_device_array(np.zeros(shape, dtype), device.index))
 
 
 class _FunctionMeta(type):
@@ -524,8 +546,8 @@ class Function(metaclass=_FunctionMeta):
             ((a._grad_fn, a._out_idx) if a._grad_fn is not None else (a, 0) if a._requires_grad
              else None) if isinstance(a, Tensor) else None for a in args)
         node.n_outputs = len(outs)
-        node.out_metas = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None)
-                          for o in outs]
+        node.out_metas = [(o._data.shape, o._data.dtype, o.device) if isinstance(o, Tensor)
+                          else ((), None, None) for o in outs]
         node.hooks = node.retained = None
         node.released = False
         wrapped = []

@@ -34,6 +34,7 @@ import numpy as np
 
 from .compile_breaks import (_RETRY, CompileError, GraphBreaks, GraphBreakWarning,
                              RecompileLimitWarning)
+from . import compile_device
 from .compile_build import Builder
 from .compile_guards import (GuardChecks, Variant, _describe, _flatten_args, _guarded, _is_module,
                              _reached_objects, _state_guard, _user_site)
@@ -74,7 +75,9 @@ def stats():
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="numpy", mode=None,
             options=None, disable=False):
     """``torch.compile``'s signature.  backend: "numpy" (the generated NumPy module), "interpret"
-    (the reference interpreter, for debugging) or "eager" (no compilation)."""
+    (the reference interpreter, for debugging) or "eager" (no compilation).  mode:
+    "reduce-overhead" replays programs on CUDA tensors as CUDA graphs (runtime/gpu_graphs.py; not
+    validated on a GPU); other modes, and every mode on CPU tensors, change nothing."""
     if model is None:
         return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
                                  mode=mode, options=options, disable=disable)
@@ -88,6 +91,7 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="numpy", mode=
         backend = "numpy"
     cf = CompiledFunction(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
                           disable=disable, options=options or {})
+    cf.mode = mode
     if _is_module(model):
         return OptimizedModule(model, cf)
     functools.update_wrapper(cf, model, updated=())
@@ -120,6 +124,25 @@ class OptimizedModule:
 
     def memory_plan(self, *args, **kwargs):
         return self._compiled.memory_plan(*args, **kwargs)
+
+
+def call_arrays(v, flat, hp):
+    """The arrays variant ``v``'s program takes for a call with flattened arguments ``flat`` (and
+    hyper-parameter values ``hp`` from param_groups)."""
+    arrays = []
+    for kind, x in v.sources:
+        if kind == "arg":
+            if isinstance(x, tuple):
+                arrays.append(flat[x[0]][x[1]]._data)
+            else:
+                arrays.append(flat[x]._data)
+        elif kind == "grad":
+            arrays.append(x.grad._data)
+        elif kind == "hp":
+            arrays.append(hp_array(hp[x[0]], x[1]))
+        else:
+            arrays.append(x._data)
+    return arrays
 
 
 class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
@@ -258,19 +281,9 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
             # scheduler steps (Python numbers only) replayed before the program, in traced order,
             # so each optimizer step reads the lr it would read eagerly
             hp = replay(v.events) if v.ran else v.hp_first
-        arrays = []
-        for kind, x in v.sources:
-            if kind == "arg":
-                if isinstance(x, tuple):
-                    arrays.append(flat[x[0]][x[1]]._data)
-                else:
-                    arrays.append(flat[x]._data)
-            elif kind == "grad":
-                arrays.append(x.grad._data)
-            elif kind == "hp":
-                arrays.append(hp_array(hp[x[0]], x[1]))
-            else:
-                arrays.append(x._data)
+        else:
+            hp = None
+        arrays = call_arrays(v, flat, hp)
         mod = v.module
         if v.draws:   # eager's draws, from the generators eager uses (compile_build._seed_plan)
             drawn = [g.next_seed() for g in v.draws]
@@ -284,19 +297,22 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
         for t in v.bump:
             t._bump_version()
         k = v.n_user_outputs
+        if v.device is not None:   # host inputs are uploaded (and written back) by the module
+            outs = [compile_device.fresh(o, arrays) for o in outs]
         wrapped = []
         for o in outs[:k]:
-            if o.__class__ is not np.ndarray:
-                o = np.asarray(o)
-            if not o.flags.owndata or not o.flags.writeable:
-                o = o.copy()
+            if v.device is None:
+                if o.__class__ is not np.ndarray:
+                    o = np.asarray(o)
+                if not o.flags.owndata or not o.flags.writeable:
+                    o = o.copy()
             wrapped.append(_new(o))
         j = k
         for t, kind, payload in v.grad_targets:
             if kind == "new":
                 g = outs[j]
                 j += 1
-                if not g.flags.owndata or not g.flags.writeable:
+                if v.device is None and (not g.flags.owndata or not g.flags.writeable):
                     g = g.copy()
                 t.grad = _new(g)
             elif kind == "none":
@@ -308,7 +324,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
             arr = outs[j]
             j += 1
             t.__dict__.clear()
-            t._data = arr if arr.flags.owndata and arr.flags.writeable else arr.copy()
+            t._data = arr if v.device is not None or arr.flags.owndata and arr.flags.writeable \
+                else arr.copy()
         if v.ran and not v.events:   # the trace already ran the first call's Python side effects
             for sched, a, kw in v.replay:
                 sched.step(*a, **kw)
@@ -335,6 +352,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
             @staticmethod
             def forward(ctx, *ts):
                 arrays = [t._data for t in ts]
+                if v.device is not None:
+                    return _forward_on_device(ctx, arrays)
                 ctx.arrays = [np.array(a, copy=True) for a in arrays]   # values at call time
                 outs = v.module.run(arrays, ())
                 for t in v.bump:
@@ -344,6 +363,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
 
             @staticmethod
             def backward(ctx, *grads):
+                if v.device is not None:
+                    return _backward_on_device(ctx, grads)
                 gs = [g._data if g is not None else np.zeros(m.shape, m.dtype.np)
                       for g, m in zip(grads, [o.meta for o in v.graph.outputs])]
                 res = v.bwd_module.run(ctx.arrays + [np.ascontiguousarray(g) for g in gs], ())
@@ -351,6 +372,24 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
                 for pos, r in zip(v.wrt_pos, res):
                     out[pos] = _new(np.array(r, copy=True))
                 return tuple(out)
+
+        def _forward_on_device(ctx, arrays):
+            arrays = compile_device.to_device(arrays, v.device)
+            ctx.arrays = [compile_device.copy(a) for a in arrays]   # values at call time
+            outs = v.module.run(arrays, ())
+            for t in v.bump:
+                t._bump_version()
+            return tuple(_new(compile_device.fresh(o, arrays)) for o in outs[:k_out])
+
+        def _backward_on_device(ctx, grads):
+            gs = [g._data if g is not None else compile_device.zeros(m.shape, m.dtype.np, v.device)
+                  for g, m in zip(grads, [o.meta for o in v.graph.outputs])]
+            arrays = ctx.arrays + [compile_device.contiguous(g) for g in gs]
+            res = v.bwd_module.run(arrays, ())
+            out = [None] * len(ctx.arrays)
+            for pos, r in zip(v.wrt_pos, res):
+                out[pos] = _new(compile_device.fresh(r, arrays))
+            return tuple(out)
         outs = CompiledGraph.apply(*tensors)
         return unflatten(v.out_spec, list(outs))
 

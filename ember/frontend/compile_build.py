@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from .compile_breaks import _BROKE, _RETRY, CompileError
+from .compile_device import variant_device
 from .compile_guards import _Expr, _is_module
 from .compile_hparams import StepRecorder
 from .dispatch import STATE
@@ -71,6 +72,7 @@ class Builder:
                 outs += [tracer.output_value(t) for t in escapes]
                 graph = tracer.finish(outs)
                 self._record_sources(v, tracer, graph, recorder)
+                v.device = variant_device([e[3] for e in tracer.lifted.values()])
         except Exception as e:
             draws.rewind()     # the eager or segmented rerun draws the same numbers again
             self._drop_escaped(tracer)
@@ -108,7 +110,7 @@ class Builder:
             self._build_with_backward(v, graph)
             v.draws = draws.gens
             # the engine accumulates the returned grads: whether .grad is set does not matter
-            v.lifted = [(t, d, sh, None) for t, d, sh, _ in v.lifted]
+            v.lifted = [(t, d, sh, None, k) for t, d, sh, _, k in v.lifted]
             return _BROKE
         self._build(v, graph)
         _seed_plan(v, draws)
@@ -184,7 +186,7 @@ class Builder:
             else:
                 flag = True if tracer.lifted[id(g)][2] in read else None
             if value in read or flag is not None:
-                v.lifted.append((t, arr.dtype, arr.shape, flag))
+                v.lifted.append((t, arr.dtype, arr.shape, flag, arr.__class__))
 
     def _symbolic_sigs(self, sigs, graph, v):
         """Variant signature: the graph's input dims (symbols where the program is symbolic)."""
@@ -197,7 +199,7 @@ class Builder:
                 dims = tuple(d if isinstance(d, int) else (d.name if isinstance(d, sympy.Symbol)
                                                            else _Expr(d))
                              for d in gv.meta.shape)
-                out[src[1]] = ("T", s[1], dims, s[3])
+                out[src[1]] = ("T", s[1], dims, s[3], s[4])
                 for d in gv.meta.shape:
                     if not isinstance(d, int):
                         syms |= d.free_symbols
@@ -210,13 +212,17 @@ class Builder:
         from .compile import config
         from ..ir.printer import print_graph
         v.graph = graph
-        if self.backend == "interpret":
+        if self.backend == "interpret" and v.device is None:
             from ..ir.interpret import Interpreter
             v.module = _InterpretedModule(Interpreter(graph))
             return
-        if self.backend == "triton":  # Triton kernels (the interpreter on CPU tensors)
+        # Triton kernels: asked for (the interpreter on CPU tensors), or a program on CUDA tensors
+        if self.backend == "triton" or v.device is not None:
             from ..codegen.triton.compile_backend import TritonModule
             v.module = TritonModule(graph)
+            if v.device is not None and getattr(self, "mode", None) == "reduce-overhead":
+                from ..runtime.gpu_graphs import GraphRunner
+                v.module.graphs = GraphRunner(v.module)
             return
         from ..codegen.numpy_backend import CompiledModule, generate
         t0 = time.perf_counter()

@@ -21,7 +21,8 @@ def _is_module(obj):
 def _arg_sig(a):
     if isinstance(a, Tensor):
         d = a._data
-        return ("T", d.dtype, d.shape, a._requires_grad)
+        # the data class tells CPU (ndarray) from CUDA (DeviceArray) tensors
+        return ("T", d.dtype, d.shape, a._requires_grad, d.__class__)
     if isinstance(a, _SCALARS):
         return ("S", type(a), a)
     if isinstance(a, (tuple, list)):
@@ -32,7 +33,8 @@ def _arg_sig(a):
 def _describe(sig):
     kind = sig[0]
     if kind == "T":
-        return f"tensor {sig[1]}[{','.join(map(str, sig[2]))}] requires_grad={sig[3]}"
+        where = " device=cuda" if sig[4] is not np.ndarray else ""
+        return f"tensor {sig[1]}[{','.join(map(str, sig[2]))}] requires_grad={sig[3]}{where}"
     if kind == "S":
         return repr(sig[2])
     if kind == "L":
@@ -131,7 +133,7 @@ class Variant:
         self.grad_enabled = True
         self.state_vals = ()
         self.sources = []        # per graph input: ("arg", k) or ("lifted", tensor)
-        self.lifted = []         # [(tensor, dtype, shape, has_grad)]
+        self.lifted = []         # [(tensor, dtype, shape, has_grad, data class)]
         self.module = None       # CompiledModule (numpy) or Interpreter
         self.graph = None
         self.pipeline = None
@@ -152,6 +154,7 @@ class Variant:
         self.symbol_guards = []
         self.source_code = None
         self.timings = {}
+        self.device = None       # the CUDA device index of a program on CUDA tensors
 
 
 def _flatten_args(args, kwargs):
@@ -171,7 +174,8 @@ def _sig_matches(want, got, env):
     if want[0] != got[0]:
         return False
     if want[0] == "T":
-        if want[1] != got[1] or want[3] != got[3] or len(want[2]) != len(got[2]):
+        if want[1] != got[1] or want[3] != got[3] or want[4] is not got[4] or \
+                len(want[2]) != len(got[2]):
             return False
         for w, g in zip(want[2], got[2]):
             if w.__class__ is int:
@@ -211,13 +215,20 @@ def _shape_str(shape):
     return "[" + ",".join(str(d) for d in shape) + "]"
 
 
+def _device_name(data_class):
+    return "cpu" if data_class is np.ndarray else "cuda"
+
+
 def _lifted_mismatch(v):
     """Why a captured tensor of variant v fails its guard (dtype, shape, whether .grad is set),
     or None when all pass."""
-    for t, dtype, shape, has_grad in v.lifted:
+    for t, dtype, shape, has_grad, data_class in v.lifted:
         d = t._data
-        if d.__class__ is not np.ndarray:
-            return "a captured tensor is being traced elsewhere"
+        if d.__class__ is not data_class:
+            if d.__class__.__name__ == "TracedData":
+                return "a captured tensor is being traced elsewhere"
+            return (f"a captured tensor moved to another device "
+                    f"({_device_name(data_class)} -> {_device_name(d.__class__)})")
         if d.dtype != dtype or d.shape != shape:
             return (f"a captured tensor changed ({dtype}[{_shape_str(shape)}] -> "
                     f"{d.dtype}[{_shape_str(d.shape)}])")
@@ -265,6 +276,9 @@ class GuardChecks:
                 if w[0] == "T" and g[0] == "T":
                     if w[1] != g[1]:
                         return f"argument {what!r}: dtype changed ({w[1]} -> {g[1]})"
+                    if w[4] is not g[4]:
+                        return (f"argument {what!r}: device changed "
+                                f"({_device_name(w[4])} -> {_device_name(g[4])})")
                     if w[3] != g[3]:
                         return f"argument {what!r}: requires_grad changed ({w[3]} -> {g[3]})"
                     if len(w[2]) != len(g[2]):

@@ -16,7 +16,13 @@ from .shape_ops import _sizes
 
 
 
-def _finish(t, requires_grad):
+def _finish(t, requires_grad, device=None):
+    """Mark requires_grad, and place a host-built tensor on ``device`` (a checked ``device``; a
+    CUDA tensor's values are built on the host and copied, except the constants, which run as
+    source primitives on the device)."""
+    if device is not None and device.type == "cuda":
+        from .device_ops import to_device_array
+        t._data = to_device_array(t._data, device.index)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -54,17 +60,17 @@ def _infer_dtype(data):
 
 def _unwrap_nested(data):
     if isinstance(data, Tensor):
-        return data._data
+        return data._host()
     if isinstance(data, (list, tuple)):
         return [_unwrap_nested(x) for x in data]
     return data
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    check_device(device)
+    device = check_device(device)
     dtype = dt.to_dtype(dtype)
     if isinstance(data, Tensor):
-        arr = np.array(data._data, dtype=(dtype or data.dtype).np, copy=True)
+        arr = np.array(data._host(), dtype=(dtype or data.dtype).np, copy=True)
     elif isinstance(data, np.ndarray):
         if dtype is None:
             dtype = dt.from_numpy_dtype(data.dtype)
@@ -77,18 +83,21 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             arr = np.array(_unwrap_nested(data), dtype=dtype.np)
         except ValueError as e:
             raise ValueError(f"expected sequence of equal-length lists: {e}") from None
-    return _finish(_wrap(arr), requires_grad)
+    t = _wrap(arr)
+    if pin_memory:
+        t = t.pin_memory()
+    return _finish(t, requires_grad, device)
 
 
 def as_tensor(data, dtype=None, device=None):
-    check_device(device)
+    device = check_device(device) if device is not None else None
     dtype = dt.to_dtype(dtype)
     if isinstance(data, Tensor):
-        return data if dtype is None or data.dtype is dtype else data.to(dtype)
+        return data.to(device=device, dtype=dtype)
     if isinstance(data, np.ndarray):
         t = from_numpy(data)
-        return t if dtype is None or t.dtype is dtype else t.to(dtype)
-    return tensor(data, dtype=dtype)
+        return t.to(device=device, dtype=dtype)
+    return tensor(data, dtype=dtype, device=device)
 
 
 asarray = as_tensor
@@ -111,46 +120,59 @@ def _shape_dtype(size, dtype):
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
          pin_memory=False):
-    check_device(device)
+    device = check_device(device)
     if dtype is None:
         dtype = dt.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else \
             fill_value.dtype
     shape, dtype = _shape_dtype((size,) if isinstance(size, int) else size, dtype)
+    return _constant(shape, fill_value, dtype, device, requires_grad, pin_memory)
+
+
+def _constant(shape, value, dtype, device, requires_grad, pin_memory=False, np_fn=None):
+    if isinstance(value, Tensor):
+        value = value.item()
     if STATE.tracer is not None:
-        return _finish(bind(P.FULL, shape=shape, value=fill_value, dtype=dtype), requires_grad)
-    return _finish(_wrap(np.full(shape, fill_value, dtype.np)), requires_grad)
+        return _finish(bind(P.FULL, shape=shape, value=value, dtype=dtype), requires_grad)
+    if device.type == "cuda":
+        from .device_ops import run_source
+        return _finish(run_source(P.FULL, device, shape=shape, value=value, dtype=dtype),
+                       requires_grad)
+    t = _wrap(np_fn(shape, dtype.np) if np_fn is not None else np.full(shape, value, dtype.np))
+    return _finish(t.pin_memory() if pin_memory else t, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False,
           out=None):
-    check_device(device)
     shape, dtype = _shape_dtype(size, dtype)
-    if STATE.tracer is not None:
-        return _finish(bind(P.FULL, shape=shape, value=0, dtype=dtype), requires_grad)
-    return _finish(_wrap(np.zeros(shape, dtype.np)), requires_grad)
+    return _constant(shape, 0, dtype, check_device(device), requires_grad, pin_memory, np.zeros)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
-    check_device(device)
     shape, dtype = _shape_dtype(size, dtype)
-    if STATE.tracer is not None:
-        return _finish(bind(P.FULL, shape=shape, value=1, dtype=dtype), requires_grad)
-    return _finish(_wrap(np.ones(shape, dtype.np)), requires_grad)
+    return _constant(shape, 1, dtype, check_device(device), requires_grad, pin_memory, np.ones)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False,
           memory_format=None):
-    check_device(device)
     shape, dtype = _shape_dtype(size, dtype)
-    if STATE.tracer is not None:
-        return _finish(bind(P.FULL, shape=shape, value=0, dtype=dtype), requires_grad)
-    return _finish(_wrap(np.empty(shape, dtype.np)), requires_grad)
+    device = check_device(device)
+    if device.type == "cuda" and STATE.tracer is None:   # uninitialised: no fill kernel
+        from .device_ops import device_array_class
+        return _finish(_wrap_device(device_array_class().empty(shape, dtype.np, device.index)),
+                       requires_grad)
+    return _constant(shape, 0, dtype, device, requires_grad, pin_memory, np.empty)
+
+
+def _wrap_device(data):
+    from .dispatch import _new
+    return _new(data)
 
 
 def _like(fn):
     def like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
              layout=None):
-        return fn(tuple(input.shape), dtype=dtype or input.dtype, device=device,
+        return fn(tuple(input.shape), dtype=dtype or input.dtype,
+                  device=device if device is not None else input.device,
                   requires_grad=requires_grad)
     like.__name__ = fn.__name__ + "_like"
     return like
@@ -163,13 +185,14 @@ empty_like = _like(empty)
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
               memory_format=None):
-    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, device=device,
+    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype,
+                device=device if device is not None else input.device,
                 requires_grad=requires_grad)
 
 
 def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
            layout=None):
-    check_device(device)
+    device = check_device(device)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -182,34 +205,40 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
         dtype = dt.int64 if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                 for v in vals) else dt.get_default_dtype()
     dtype = dt.to_dtype(dtype)
+    if device.type == "cuda" and STATE.tracer is None:
+        from .device_ops import run_source
+        return _finish(run_source(P.ARANGE, device, start=start, end=end, step=step, dtype=dtype),
+                       requires_grad)
     return _finish(bind(P.ARANGE, start=start, end=end, step=step, dtype=dtype), requires_grad)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    check_device(device)
+    device = check_device(device)
     dtype = dt.to_dtype(dtype) or dt.get_default_dtype()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     arr = np.linspace(float(start), float(end), steps, dtype=np.float64)
     if dtype.category != dt.FLOAT:
         arr = np.trunc(arr)
-    return _finish(_wrap(arr.astype(dtype.np)), requires_grad)
+    return _finish(_wrap(arr.astype(dtype.np)), requires_grad, device)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
     lin = linspace(start, end, steps, dtype=dt.float64)
     return _finish(_wrap((base ** lin._data).astype((dt.to_dtype(dtype) or
-                                                     dt.get_default_dtype()).np)), requires_grad)
+                                                     dt.get_default_dtype()).np)), requires_grad,
+                   check_device(device))
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
-    check_device(device)
+    device = check_device(device)
     dtype = dt.to_dtype(dtype) or dt.get_default_dtype()
-    return _finish(_wrap(np.eye(n, n if m is None else m, dtype=dtype.np)), requires_grad)
+    return _finish(_wrap(np.eye(n, n if m is None else m, dtype=dtype.np)), requires_grad, device)
 
 
 def scalar_tensor(value, *, dtype=None, device=None, requires_grad=False):
-    return full((), value, dtype=dtype or dt.get_default_dtype(), requires_grad=requires_grad)
+    return full((), value, dtype=dtype or dt.get_default_dtype(), device=device,
+                requires_grad=requires_grad)
 
 
 # --- random numbers ----------------------------------------------------------------------------
@@ -282,6 +311,22 @@ def _gen(generator):
     return generator if generator is not None else default_generator
 
 
+def _random(prim, device, generator, **params):
+    """A random source primitive on ``device``.  On CUDA the seed comes from the device's
+    generator (``ember.cuda.manual_seed``) unless a generator is given, and the numbers are drawn
+    by the primitive's rule (on the host: see docs/cuda.md; they differ from torch's CUDA
+    Philox numbers, as ember's CPU numbers differ from torch's Mersenne Twister)."""
+    if device.type == "cuda" and STATE.tracer is None:
+        from .device_ops import run_source
+        if generator is None:
+            from ..cuda.random import next_seed
+            seed = next_seed(device.index)
+        else:
+            seed = generator.next_seed()
+        return run_source(prim, device, seed=seed, **params)
+    return bind(prim, seed=_gen(generator).next_seed(), **params)
+
+
 def _float_dtype(dtype):
     dtype = dt.to_dtype(dtype) or dt.get_default_dtype()
     if dtype.category != dt.FLOAT:
@@ -292,26 +337,25 @@ def _float_dtype(dtype):
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
          pin_memory=False):
-    check_device(device)
+    device = check_device(device)
     shape, _ = _shape_dtype(size, dtype)
     dtype = _float_dtype(dtype)
-    t = bind(P.RAND_UNIFORM, shape=shape, dtype=dtype, seed=_gen(generator).next_seed(), low=0,
-             high=1)
+    t = _random(P.RAND_UNIFORM, device, generator, shape=shape, dtype=dtype, low=0, high=1)
     return _finish(t, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
           pin_memory=False):
-    check_device(device)
+    device = check_device(device)
     shape, _ = _shape_dtype(size, dtype)
     dtype = _float_dtype(dtype)
-    t = bind(P.RAND_NORMAL, shape=shape, dtype=dtype, seed=_gen(generator).next_seed())
+    t = _random(P.RAND_NORMAL, device, generator, shape=shape, dtype=dtype)
     return _finish(t, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
-    check_device(device)
+    device = check_device(device)
     if size is None:
         # randint(high, size) form
         low, high, size = 0, low, high
@@ -322,29 +366,36 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
                            f"to={high}")
     shape, _ = _shape_dtype(size, dtype)
     dtype = dt.to_dtype(dtype) or dt.int64
-    return bind(P.RAND_INT, shape=shape, dtype=dtype, seed=_gen(generator).next_seed(),
-                low=int(low), high=int(high))
+    return _random(P.RAND_INT, device, generator, shape=shape, dtype=dtype, low=int(low),
+                   high=int(high))
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return rand(tuple(input.shape), dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return rand(tuple(input.shape), dtype=dtype or input.dtype, requires_grad=requires_grad,
+                device=device if device is not None else input.device)
 
 
 def randn_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return randn(tuple(input.shape), dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return randn(tuple(input.shape), dtype=dtype or input.dtype, requires_grad=requires_grad,
+                 device=device if device is not None else input.device)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype)
+    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,
+                   device=device if device is not None else input.device)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    check_device(device)
+    device = check_device(device)
     dtype = dt.to_dtype(dtype) or dt.int64
-    rng = np.random.default_rng(_gen(generator).next_seed())
-    return _wrap(rng.permutation(n).astype(dtype.np))
+    if device.type == "cuda" and generator is None:
+        from ..cuda.random import next_seed
+        rng = np.random.default_rng(next_seed(device.index))
+    else:
+        rng = np.random.default_rng(_gen(generator).next_seed())
+    return _finish(_wrap(rng.permutation(n).astype(dtype.np)), False, device)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
@@ -355,20 +406,21 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         if isinstance(mean, Tensor) and isinstance(std, Tensor):
             from ..shapes import broadcast_shapes
             shape = broadcast_shapes(tuple(mean.shape), tuple(std.shape))
-        return randn(shape, generator=generator, dtype=ref.dtype) * std + mean
-    return randn(tuple(size), generator=generator, dtype=dtype) * std + mean
+        return randn(shape, generator=generator, dtype=ref.dtype, device=ref.device) * std + mean
+    return randn(tuple(size), generator=generator, dtype=dtype, device=device) * std + mean
 
 
 def bernoulli(input, p=None, *, generator=None):
-    probs = input if p is None else full(tuple(input.shape), p, dtype=input.dtype)
+    probs = input if p is None else full(tuple(input.shape), p, dtype=input.dtype,
+                                         device=input.device)
     u = rand(tuple(input.shape), generator=generator, dtype=input.dtype if
-             input.dtype.category == dt.FLOAT else None)
+             input.dtype.category == dt.FLOAT else None, device=input.device)
     return (u < probs).to(input.dtype)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     rng = np.random.default_rng(_gen(generator).next_seed())
-    probs = np.asarray(input._data, np.float64)
+    probs = np.asarray(input._host(), np.float64)
     rows = probs.reshape(-1, probs.shape[-1])
     out = []
     for row in rows:
@@ -379,23 +431,23 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
                                "replacement")
         out.append(rng.choice(len(row), num_samples, replace=replacement, p=row / row.sum()))
     res = np.stack(out).astype(np.int64)
-    return _wrap(res.reshape(probs.shape[:-1] + (num_samples,)))
+    return _finish(_wrap(res.reshape(probs.shape[:-1] + (num_samples,))), False, input.device)
 
 
 # in-place random fills (nn.init uses these)
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     from .inplace import write
     with _no_record():
-        v = bind(P.RAND_UNIFORM, shape=tuple(self.shape), dtype=_float_dtype(self.dtype),
-                 seed=_gen(generator).next_seed(), low=a, high=b)
+        v = _random(P.RAND_UNIFORM, self.device, generator, shape=tuple(self.shape),
+                    dtype=_float_dtype(self.dtype), low=a, high=b)
         return write(self, v)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     from .inplace import write
     with _no_record():
-        v = bind(P.RAND_NORMAL, shape=tuple(self.shape), dtype=_float_dtype(self.dtype),
-                 seed=_gen(generator).next_seed())
+        v = _random(P.RAND_NORMAL, self.device, generator, shape=tuple(self.shape),
+                    dtype=_float_dtype(self.dtype))
         return write(self, v * std + mean if (mean, std) != (0.0, 1.0) else v)
 
 
@@ -404,8 +456,8 @@ def random_(self, from_=0, to=None, *, generator=None):
     if to is None:
         from_, to = 0, from_ if from_ else 2 ** 24
     with _no_record():
-        v = bind(P.RAND_INT, shape=tuple(self.shape), dtype=dt.int64,
-                 seed=_gen(generator).next_seed(), low=int(from_), high=int(to))
+        v = _random(P.RAND_INT, self.device, generator, shape=tuple(self.shape), dtype=dt.int64,
+                    low=int(from_), high=int(to))
         return write(self, v)
 
 
@@ -419,7 +471,7 @@ def exponential_(self, lambd=1.0, *, generator=None):
     from .inplace import write
     from .functional import log
     with _no_record():
-        u = rand(tuple(self.shape), generator=generator, dtype=self.dtype)
+        u = rand(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
         return write(self, -log(1 - u) / lambd)
 
 

@@ -2,6 +2,8 @@
 
 * tracing (a tracer is installed): the tracer appends a node and returns a traced Tensor;
 * eager CPU: the primitive's NumPy rule runs on the tensors' arrays;
+* eager CUDA: NumPy refuses a CUDA tensor's DeviceArray, and the failure path hands the primitive
+  to the eager GPU executor (``device_ops.bind_on_device``), so CPU ops pay nothing for CUDA;
 * with grad mode on and an input that requires grad, a node is recorded for backward.
 
 The eager path is kept short on purpose: a small op's whole Python budget is well under a
@@ -61,13 +63,36 @@ def bind(prim, *args, **params):
             out = _cpu.elementwise(fn, *[a._data for a in args])
         else:
             out = fn(*[a._data for a in args], **params)
+        if out.__class__ is not _ndarray:
+            out = _asarray(out)   # (inside the try: a CUDA array refuses NumPy with a TypeError)
     except (ShapeError, IndexError):
         raise
     except Exception as e:
+        # a CUDA input makes NumPy fail: only here, off the CPU path, is the device looked at
+        from .device_ops import bind_on_device
+        t = bind_on_device(prim, args, params)
+        if t is not None:
+            return t
         explain(prim, args, params, e)
         raise
-    if out.__class__ is not _ndarray:
-        out = _asarray(out)
+    # the same tail as finish(), inlined: a call costs ~50 ns on every CPU op
+    t = _Tensor.__new__(_Tensor)
+    t._data = out
+    if prim.is_view:
+        src = args[0]
+        t._base = src._base if src._base is not None else src
+        t._view_src = (src, prim, params)
+    if STATE.grad_enabled and prim.differentiable:
+        for a in args:
+            if a._requires_grad:
+                _record(prim, args, params, t)
+                break
+    return t
+
+
+def finish(prim, args, params, out):
+    """The tail of ``bind`` for a result computed elsewhere (the eager GPU executor): wrap it,
+    link views to their base, record the node for autograd."""
     t = _Tensor.__new__(_Tensor)
     t._data = out
     if prim.is_view:

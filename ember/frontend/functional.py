@@ -18,6 +18,7 @@ from .. import dtypes as dt
 from .. import ops as P
 from ..runtime import cpu as _cpu
 from ..shapes import broadcast_shapes
+from .device_ops import on_cuda
 from .dispatch import STATE, bind, wrap as _wrap
 from .tensor import Tensor
 from ..amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
@@ -95,15 +96,18 @@ def binary(prim, a, b):
         # Python ints out of the dtype's range wrap (uint8 + -1 == 255), as in PyTorch
         ad = a._data if a_t else np.asarray(a).astype(dtype.np)
         bd = b._data if b_t else np.asarray(b).astype(dtype.np)
-        if ad.dtype != dtype.np:
-            ad = ad.astype(dtype.np)
-        if bd.dtype != dtype.np:
-            bd = bd.astype(dtype.np)
         try:
+            if ad.dtype != dtype.np:
+                ad = ad.astype(dtype.np)
+            if bd.dtype != dtype.np:
+                bd = bd.astype(dtype.np)
             return _wrap(_cpu.elementwise(prim.numpy, ad, bd))
         except ValueError:
             broadcast_shapes(ad.shape, bd.shape)  # raises PyTorch's message
             raise
+        except (TypeError, AttributeError):
+            if not (on_cuda(ad) or on_cuda(bd)):   # NumPy refused a CUDA array: bind below
+                raise
     a = as_tensor_like(a, dtype)
     b = as_tensor_like(b, dtype)
     shape = broadcast_shapes(tuple(a.shape), tuple(b.shape))
@@ -121,7 +125,10 @@ def _fast_binary(prim):
             if a.dtype is b.dtype and a.shape == b.shape:
                 if STATE.grad_enabled and (self._requires_grad or other._requires_grad):
                     return bind(prim, self, other)  # already shape- and dtype-strict
-                out = np_fn(a, b) if a.size < _PARALLEL_MIN else _cpu.elementwise(np_fn, a, b)
+                try:
+                    out = np_fn(a, b) if a.size < _PARALLEL_MIN else _cpu.elementwise(np_fn, a, b)
+                except (TypeError, AttributeError):   # a CUDA operand (NumPy refuses it): bind
+                    return bind(prim, self, other)
                 if out.__class__ is not _ndarray:
                     out = np.asarray(out)
                 t = _new_tensor(Tensor)
@@ -151,7 +158,10 @@ def _unary(prim, to_float=True):
         x = float_input(input) if to_float else input
         if STATE.tracer is None and not (STATE.grad_enabled and x._requires_grad):
             a = x._data
-            return _wrap(np_fn(a) if a.size < _PARALLEL_MIN else _cpu.elementwise(np_fn, a))
+            try:
+                return _wrap(np_fn(a) if a.size < _PARALLEL_MIN else _cpu.elementwise(np_fn, a))
+            except (TypeError, AttributeError):   # a CUDA tensor (NumPy refuses it): bind
+                pass
         return bind(prim, x)
     op.__name__ = prim.name
     return op
@@ -266,7 +276,10 @@ def isfinite(input):
 
 
 def zeros_like_bool(x):
-    return expand_to(scalar_tensor(False, dt.bool_), tuple(x.shape))
+    false = scalar_tensor(False, dt.bool_)
+    if STATE.tracer is None and x.is_cuda:
+        false = false.to(x.device)
+    return expand_to(false, tuple(x.shape))
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
@@ -467,6 +480,9 @@ def where(condition, input=None, other=None):
         except ValueError:
             broadcast_shapes(condition._data.shape, a.shape, b.shape)  # PyTorch's message
             raise
+        except (TypeError, AttributeError):
+            if not (on_cuda(a) or on_cuda(b) or on_cuda(condition._data)):
+                raise      # else NumPy refused a CUDA array: bind below
     a = as_tensor_like(input, dtype)
     b = as_tensor_like(other, dtype)
     shape = broadcast_shapes(tuple(condition.shape), tuple(a.shape), tuple(b.shape))

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from .. import ops as P
+from .device_ops import host_fallback, on_cuda, on_device_of
 from .dispatch import STATE, bind
 from .tensor import Tensor, _dim
 
@@ -162,17 +163,31 @@ def getitem(x, key):
             out = x._data[(key, Ellipsis) if not isinstance(key, tuple) else key + (Ellipsis,)]
         except IndexError:
             out = None  # the parsing below raises PyTorch's message
+        except TypeError:
+            if not on_cuda(x._data):
+                raise
+            out = None  # a CUDA tensor: views through bind below
         if out is not None:
             t = Tensor.__new__(Tensor)
             t._data = out
             t._base = x._base if x._base is not None else x
             return t
     starts, stops, steps, basic_shape, advanced = _parse(x, key)
+    advanced = _on_device_of(advanced, x)
     out = _basic_view(x, starts, stops, steps, basic_shape)
     if advanced:
         positions = tuple(p for p, _ in advanced)
         out = bind(P.INDEX, out, *[_to_int64(i) for _, i in advanced], positions=positions)
     return out
+
+
+def _on_device_of(advanced, x):
+    """Index tensors of a CUDA tensor's advanced indexing on its device (PyTorch accepts CPU
+    index tensors there)."""
+    if not advanced or not on_cuda(x._data):
+        return advanced
+    dev = x.device
+    return [(p, i if i.device == dev else i.to(dev)) for p, i in advanced]
 
 
 def _simple_key(key):
@@ -196,6 +211,7 @@ def setitem(x, key, value):
     from .functional import as_tensor_like, expand_to
     from .inplace import write
     starts, stops, steps, basic_shape, advanced = _parse(x, key)
+    advanced = _on_device_of(advanced, x)
     target = _basic_view(x, starts, stops, steps, basic_shape)
     if isinstance(value, Tensor):
         if value.dtype is not x.dtype:
@@ -208,6 +224,8 @@ def setitem(x, key, value):
     if not advanced:
         write(target, value, op="index_put_")
         return
+    if value.device != x.device:
+        value = value.to(x.device)
     positions = tuple(p for p, _ in advanced)
     indices = [_to_int64(i) for _, i in advanced]
     idx_shape = P.index.advanced_index_shape(tuple(target.shape), [tuple(i.shape) for i in indices],
@@ -348,7 +366,7 @@ def index_fill(input, dim, index, value):
     mask_shape[d] = input.shape[d]
     from .creation import zeros
     from .functional import masked_fill
-    mask = zeros(input.shape[d], dtype=dt.bool_)
+    mask = zeros(input.shape[d], dtype=dt.bool_, device=input.device)
     mask = bind(P.INDEX_PUT, mask, expand_to_bool(index), _to_int64(index), positions=(0,),
                 accumulate=False)
     return masked_fill(input, mask.reshape(tuple(mask_shape)), value)
@@ -385,6 +403,7 @@ def take_along_dim(input, indices, dim=None):
     return gather(input.expand(*xi), d, indices.expand(*ii))
 
 
+@host_fallback
 def nonzero(input, *, as_tuple=False):
     input._no_trace("nonzero() (its output shape depends on the data)")
     from .functional import _wrap
@@ -404,7 +423,7 @@ _Sort = collections.namedtuple("return_types_sort", ["values", "indices"])
 def sort(input, dim=-1, descending=False, stable=False):
     if input.ndim == 0:
         from .functional import _wrap
-        return _Sort(input.clone(), _wrap(np.zeros((), np.int64)))
+        return _Sort(input.clone(), on_device_of(np.zeros((), np.int64), input))
     d = _dim(dim, input.ndim)
     idx = bind(P.ARGSORT, input, dim=d, descending=bool(descending))
     return _Sort(gather(input, d, idx), idx)
@@ -447,6 +466,7 @@ def median(input, dim=None, keepdim=False):
     return kthvalue(input, (input.shape[d] + 1) // 2, d, keepdim)
 
 
+@host_fallback
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     input._no_trace("unique() (its output shape depends on the data)")
     from .functional import _wrap
@@ -462,11 +482,13 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return tuple(out)
 
 
+@host_fallback
 def bincount(input, weights=None, minlength=0):
     from .functional import _wrap
     return _wrap(np.bincount(input._data, None if weights is None else weights._data, minlength))
 
 
+@host_fallback
 def searchsorted(sorted_sequence, values, *, right=False, side=None):
     from .functional import _wrap
     side = side or ("right" if right else "left")
@@ -479,6 +501,7 @@ def searchsorted(sorted_sequence, values, *, right=False, side=None):
     return _wrap(out.reshape(v.shape).astype(np.int64))
 
 
+@host_fallback
 def bucketize(input, boundaries, *, right=False):
     from .functional import _wrap
     return _wrap(np.searchsorted(boundaries._data, input._data,

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from .. import ops as P
+from .device_ops import copy_data, copy_into, on_cuda, overlapping
 from .dispatch import STATE, bind
 from .tensor import Tensor
 
@@ -49,12 +50,16 @@ def write(target, result, op="copy_"):
         STATE.tracer.write(target, result)
         return target
     dst = target._data
-    if not dst.flags.writeable:
+    dst_cuda = dst.__class__ is not np.ndarray and on_cuda(dst)   # (no call for an ndarray)
+    if not (dst.flags.writeable if not dst_cuda else not overlapping(dst)):
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
                            "refers to a single memory location. Please clone() the tensor before "
                            "performing the operation.")
     if result._data is not dst:
-        np.copyto(dst, result._data, casting="unsafe")
+        if not dst_cuda and result._data.__class__ is np.ndarray:
+            np.copyto(dst, result._data, casting="unsafe")
+        else:   # a CUDA tensor (also a strided view of one), or a copy between devices
+            copy_into(dst, result._data)
     target._bump_version()
     if not STATE.grad_enabled:
         return target
@@ -112,7 +117,7 @@ def _unview(parent, prim, params, child_new):
 def snapshot(x):
     """A copy of x's current value that keeps x's history (for ops that overwrite x)."""
     t = Tensor.__new__(Tensor)
-    t._data = x._data.copy()
+    t._data = copy_data(x._data)
     t._grad_fn, t._out_idx, t._requires_grad = x._grad_fn, x._out_idx, x._requires_grad
     return t
 
@@ -148,6 +153,9 @@ def copy_(self, src, non_blocking=False):
     from .functional import as_tensor_like
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    if STATE.tracer is None and src.device != self.device:
+        from .device_ops import move   # a differentiable copy to self's device first
+        src = move(src, self.device, non_blocking)
     return write(self, src if src.dtype is self.dtype else as_tensor_like(src, self.dtype),
                  op="copy_")
 
@@ -164,7 +172,7 @@ def fill_(self, value):
     if STATE.tracer is None and not isinstance(value, Tensor) and not (
             STATE.grad_enabled and self._requires_grad):
         check_leaf(self)
-        if not self._data.flags.writeable:
+        if on_cuda(self._data) or not self._data.flags.writeable:
             return write(self, as_tensor_like(value, self.dtype))
         self._data[...] = value
         self._bump_version()

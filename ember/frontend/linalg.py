@@ -36,8 +36,8 @@ def matmul(input, other):
     if STATE.tracer is None and not (STATE.grad_enabled and (a._requires_grad or b._requires_grad)):
         try:
             return _wrap(P.MATMUL.numpy(a._data, b._data))
-        except ValueError:
-            pass  # fall through to the recorded path for PyTorch's error message
+        except (ValueError, TypeError):
+            pass  # fall through to the recorded path (PyTorch's error message; CUDA tensors)
     if a.ndim == 1 and b.ndim == 1:
         if a.shape[0] != b.shape[0]:
             raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
@@ -167,9 +167,13 @@ def trace(input):
     if _AMP.on and "trace" in _AMP.ops:
         return _AMP.call("trace", trace, input)
     n = builtins.min(input.shape)
-    idx = arange_index(n)
+    idx = arange_index(n, input)
     return sum(input[idx, idx])
 
 
-def arange_index(n):
+def arange_index(n, like=None):
+    """int64 0..n-1, on the device of tensor ``like`` (internal index tensors follow the data)."""
+    if like is not None and STATE.tracer is None and like.is_cuda:
+        from .device_ops import run_source
+        return run_source(P.ARANGE, like.device, start=0, end=n, step=1, dtype=dt.int64)
     return bind(P.ARANGE, start=0, end=n, step=1, dtype=dt.int64)

@@ -121,9 +121,11 @@ def _install():
     Tensor.new_empty = _new_factory(creation.empty)
     Tensor.new_full = lambda self, size, fill_value, *, dtype=None, device=None, \
         requires_grad=False: creation.full(tuple(size), fill_value, dtype=dtype or self.dtype,
+                                           device=device or self.device,
                                            requires_grad=requires_grad)
     Tensor.new_tensor = lambda self, data, *, dtype=None, device=None, requires_grad=False: \
-        creation.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                        requires_grad=requires_grad)
 
 
 def _logic(bitwise, logical, a, b):
@@ -141,30 +143,43 @@ def _converter(d):
 
 def _new_factory(fn):
     def new(self, *size, dtype=None, device=None, requires_grad=False, **kw):
-        return fn(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return fn(*size, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
     return new
 
 
 def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
-    """to(dtype), to(device), to(device, dtype), to(other), with keyword forms."""
+    """to(dtype), to(device), to(device, dtype), to(other), with keyword forms.  A move between
+    devices is a differentiable copy; ``non_blocking`` leaves a copy from pinned memory in flight
+    on the current stream."""
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
+            device = a.device
         elif isinstance(a, dt.dtype) or (a is not None and not isinstance(a, (str, _device_cls))
                                          and not isinstance(a, int)):
             dtype = a
         else:
             device = a
-    check_device(device)
     dtype = dt.to_dtype(dtype)
-    if dtype is None or dtype is self.dtype:
-        return F.clone(self) if copy else self
-    return F.to_dtype(self, dtype)
+    out = self
+    if device is not None:
+        device = check_device(device)
+        if device != self.device:
+            from .device_ops import move
+            # a cast first where it makes the copy smaller, else after (as PyTorch's _to_copy)
+            if dtype is not None and dtype is not self.dtype and dtype.itemsize < self.dtype.itemsize:
+                return move(F.to_dtype(self, dtype), device, non_blocking)
+            out = move(self, device, non_blocking)
+            copy = False
+    if dtype is None or dtype is out.dtype:
+        return F.clone(out) if copy else out
+    return F.to_dtype(out, dtype)
 
 
 def type_(self, dtype=None, non_blocking=False):
     if dtype is None:
-        return "ember." + dt.legacy_name(self.dtype) + "Tensor"
+        return ("ember.cuda." if self.is_cuda else "ember.") + dt.legacy_name(self.dtype) + "Tensor"
     if isinstance(dtype, str):
         name = dtype.split(".")[-1].replace("Tensor", "")
         table = {v: k for k, v in dt._LEGACY.items()}

@@ -63,9 +63,11 @@ def _summary_values(v):
 def tensor_repr(t, prefix="tensor("):
     if t._value is not None:
         return f"TracedTensor({t._value})"
-    a = t._data
+    a = t._host()
     dtype = t.dtype
     suffixes = []
+    if t.is_cuda:   # PyTorch shows the device first, before the dtype
+        suffixes.append(f"device='{t.device}'")
     if a.size == 0 and a.ndim != 1:
         body = "[]"
         suffixes.append(f"size={tuple(a.shape)}")

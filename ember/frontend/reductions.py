@@ -12,6 +12,7 @@ import numpy as np
 from .. import dtypes as dt
 from .. import ops as P
 from ..runtime import cpu as _cpu
+from .device_ops import on_cuda, on_device_of
 from .dispatch import STATE, bind, wrap as _wrap
 from .tensor import Tensor, _dim
 from .functional import (_AMP, abs, exp, float_input, isinf, isnan, log, logical_not, maximum,
@@ -38,7 +39,7 @@ def _drop(out, dims, keepdim, x):
     if keepdim or not dims:
         return out
     shape = tuple(s for i, s in enumerate(out.shape) if i not in dims)
-    if STATE.tracer is None and not out._requires_grad:
+    if STATE.tracer is None and not out._requires_grad and not on_cuda(out._data):
         return _wrap(out._data.reshape(shape))
     return bind(P.RESHAPE, out, shape=shape)
 
@@ -49,11 +50,16 @@ _PARALLEL_REDUCERS = {P.SUM: np.add, P.AMAX: np.maximum, P.AMIN: np.minimum}
 def _reduce(prim, x, dims, keepdim):
     if STATE.tracer is None and not (STATE.grad_enabled and x._requires_grad):
         a = x._data
-        if a.size >= _cpu.PARALLEL_MIN and prim in _PARALLEL_REDUCERS and a.dtype.kind in "fi" \
-                and a.dtype.itemsize >= 4:
-            out = _cpu.reduce(_PARALLEL_REDUCERS[prim], a, dims, a.dtype)
-        else:
-            out = prim.numpy(a, dims=dims)
+        try:
+            if a.size >= _cpu.PARALLEL_MIN and prim in _PARALLEL_REDUCERS and \
+                    a.dtype.kind in "fi" and a.dtype.itemsize >= 4:
+                out = _cpu.reduce(_PARALLEL_REDUCERS[prim], a, dims, a.dtype)
+            else:
+                out = prim.numpy(a, dims=dims)
+        except (TypeError, AttributeError):
+            if not on_cuda(a):
+                raise
+            return _drop(bind(prim, x, dims=dims), dims, keepdim, x)   # CUDA: through bind
         if not keepdim and dims:
             out = out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in dims))
         return _wrap(out)
@@ -67,9 +73,13 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
             STATE.grad_enabled and input._requires_grad):
         a = input._data
         if a.dtype.kind == "f" and a.dtype.itemsize >= 4:  # the common full float sum, one call
-            if a.size >= _cpu.PARALLEL_MIN:
-                return _wrap(_cpu.reduce(np.add, a, tuple(range(a.ndim)), a.dtype).reshape(()))
-            return _wrap(np.add.reduce(a, axis=None, dtype=a.dtype))
+            try:
+                if a.size >= _cpu.PARALLEL_MIN:
+                    return _wrap(_cpu.reduce(np.add, a, tuple(range(a.ndim)), a.dtype).reshape(()))
+                return _wrap(np.add.reduce(a, axis=None, dtype=a.dtype))
+            except (TypeError, AttributeError):
+                if not on_cuda(a):
+                    raise       # else a CUDA tensor: the general path below binds it
     x = input
     if dtype is not None:
         x = to_dtype(x, dt.to_dtype(dtype))
@@ -183,7 +193,8 @@ def _minmax(name, reduce_prim, arg_prim, binop):
         d = _dim(dim, input.ndim)
         if input.ndim and input.shape[d] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-        idx = bind(arg_prim, input, dim=d) if input.ndim else _wrap(np.zeros((), np.int64))
+        idx = bind(arg_prim, input, dim=d) if input.ndim else \
+            on_device_of(np.zeros((), np.int64), input)
         values = gather(input, d, idx) if input.ndim else input.clone()
         if not keepdim and input.ndim:
             values, idx = values.squeeze(d), idx.squeeze(d)
@@ -207,7 +218,7 @@ def _arg(name, prim):
             return out.reshape((1,) * input.ndim) if keepdim else out
         d = _dim(dim, input.ndim)
         if input.ndim == 0:
-            return _wrap(np.zeros((), np.int64))
+            return on_device_of(np.zeros((), np.int64), input)
         if input.shape[d] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
         out = bind(prim, input, dim=d)

@@ -9,6 +9,8 @@ import numpy as np
 from .. import dtypes as dt
 from .. import ops as P
 from ..shapes import prod as _prod
+from . import dispatch
+from .device_ops import on_cuda
 from .dispatch import STATE, bind
 from .tensor import Tensor, _dim
 from ..amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
@@ -57,11 +59,17 @@ def _infer_minus_one(shape, numel, from_shape):
 def _can_view(x, shape):
     if STATE.tracer is not None:
         return True
+    d = x._data
     try:
-        np.reshape(x._data, shape, copy=False)
+        np.reshape(d, shape, copy=False)
         return True
     except (ValueError, AttributeError):
         return False
+    except TypeError:
+        if not on_cuda(d):
+            raise
+        from ..runtime.gpu_views import reshape_strides   # torch's computeStride, byte strides
+        return reshape_strides(d.shape, d.strides, tuple(shape), d.itemsize) is not None
 
 
 def view(input, *shape):
@@ -82,7 +90,8 @@ def _view_dtype(input, dtype):
     if dtype.itemsize != input.dtype.itemsize:
         raise RuntimeError("view(dtype) with a different element size is not supported")
     from .functional import _wrap
-    t = _wrap(input._data.view(dtype.np))
+    d = input._data
+    t = _wrap(d.view(dtype.np)) if not on_cuda(d) else dispatch._new(d.reinterpret(dtype.np))
     t._base = input._base if input._base is not None else input
     return t
 
@@ -253,7 +262,7 @@ def select(input, dim, index):
 
 
 def contiguous(input, memory_format=None):
-    if STATE.tracer is None and input._data.flags.c_contiguous:
+    if STATE.tracer is None and input.is_contiguous():
         return input
     return clone(input)
 
@@ -458,8 +467,8 @@ def atleast_2d(x):
 def _tri_mask(x, diagonal, upper):
     from .functional import arange_index
     n, m = x.shape[-2], x.shape[-1]
-    rows = arange_index(n).unsqueeze(1)
-    cols = arange_index(m).unsqueeze(0)
+    rows = arange_index(n, x).unsqueeze(1)
+    cols = arange_index(m, x).unsqueeze(0)
     return (cols - rows >= diagonal) if upper else (cols - rows <= diagonal)
 
 
@@ -492,8 +501,8 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     n, m = x.shape[-2], x.shape[-1]
     length = builtins.max(0, builtins.min(n, m - offset) if offset >= 0 else
                           builtins.min(n + offset, m))
-    r = arange_index(length) + builtins.max(-offset, 0)
-    c = arange_index(length) + builtins.max(offset, 0)
+    r = arange_index(length, input) + builtins.max(-offset, 0)
+    c = arange_index(length, input) + builtins.max(offset, 0)
     return bind(P.INDEX, x, r, c, positions=(nd - 2, nd - 1))
 
 
@@ -502,9 +511,9 @@ def diag(input, diagonal_=0):
     from .creation import zeros
     if input.ndim == 1:
         n = input.shape[0] + builtins.abs(diagonal_)
-        out = zeros(n, n, dtype=input.dtype)
-        r = arange_index(input.shape[0]) + builtins.max(-diagonal_, 0)
-        c = arange_index(input.shape[0]) + builtins.max(diagonal_, 0)
+        out = zeros(n, n, dtype=input.dtype, device=input.device)
+        r = arange_index(input.shape[0], input) + builtins.max(-diagonal_, 0)
+        c = arange_index(input.shape[0], input) + builtins.max(diagonal_, 0)
         return bind(P.INDEX_PUT, out, input, r, c, positions=(0, 1), accumulate=False)
     return diagonal(input, diagonal_)
 

@@ -73,11 +73,23 @@ class Tensor:
 
     @property
     def device(self):
-        return CPU
+        d = self._data
+        if d.__class__ is np.ndarray:
+            return CPU
+        from .device_ops import device_of
+        return device_of(d)
 
     @property
     def is_cuda(self):
-        return False
+        return getattr(self._data, "device_type", None) == "cuda"
+
+    @property
+    def is_cpu(self):
+        return not self.is_cuda
+
+    def get_device(self):
+        """The CUDA device index, -1 for a CPU tensor (PyTorch's get_device)."""
+        return self._data.device if self.is_cuda else -1
 
     @property
     def ndim(self):
@@ -112,15 +124,22 @@ class Tensor:
         return strides[_dim(dim, self._data.ndim)]
 
     def storage_offset(self):
+        if self.is_cuda:   # a DeviceArray view: byte offset into its buffer
+            return self._data.offset // self._data.itemsize
         root = self._base._data if self._base is not None else self._data
         return (self._data.__array_interface__["data"][0] -
                 root.__array_interface__["data"][0]) // self._data.itemsize if root.size else 0
 
     def data_ptr(self):
+        if self.is_cuda:
+            return self._data.data_ptr()
         return self._data.__array_interface__["data"][0]
 
     def is_contiguous(self, memory_format=None):
-        return self._data.flags.c_contiguous
+        d = self._data
+        if getattr(d, "device_type", None) == "cuda":
+            return d.is_c_contiguous()
+        return d.flags.c_contiguous      # (an ndarray, or a traced tensor's stand-in)
 
     def is_floating_point(self):
         return self.dtype.is_floating_point
@@ -252,14 +271,24 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "
                                "Scalar")
-        return self._data.reshape(()).item()
+        return self._host().reshape(()).item()
 
     def tolist(self):
         self._no_trace("tolist()")
-        return self._data.tolist()
+        return self._host().tolist()
+
+    def _host(self):
+        """The values as a NumPy array: the array itself on CPU, a host copy of a CUDA tensor."""
+        d = self._data
+        return d.to_host() if getattr(d, "device_type", None) == "cuda" else d
 
     def numpy(self, force=False):
         self._no_trace("numpy()")
+        if self.is_cuda:
+            if force:           # PyTorch: force=True copies a CUDA tensor to the host
+                return self._host()
+            from .device_ops import as_numpy_error
+            raise as_numpy_error(self._data)
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
@@ -267,6 +296,9 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         self._no_trace("numpy conversion")
+        if self.is_cuda:
+            from .device_ops import as_numpy_error
+            raise as_numpy_error(self._data)
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __len__(self):
@@ -283,7 +315,7 @@ class Tensor:
         self._no_trace("bool(tensor) (a Python `if` or `while` on a tensor)")
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
-        return bool(self._data.reshape(()).item())
+        return bool(self._host().reshape(()).item())
 
     def __int__(self):
         return int(self.item())
@@ -314,43 +346,77 @@ class Tensor:
         return repr(self)
 
     def __reduce_ex__(self, protocol):
-        # a detached copy of the values; ember.multiprocessing registers a shared-memory reducer
+        # a detached copy of the values; ember.multiprocessing registers a shared-memory reducer.
+        # A CUDA tensor pickles its host values and the device, and is rebuilt on that device.
+        if self.is_cuda:
+            return (_rebuild, (np.ascontiguousarray(self._host()), self._requires_grad,
+                               self._is_param, str(self.device)))
         return (_rebuild, (np.ascontiguousarray(self._data), self._requires_grad, self._is_param))
 
     def __deepcopy__(self, memo):
+        from .device_ops import copy_data
         if self._grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
                                "the deepcopy protocol at the moment.")
         t = self.__class__.__new__(self.__class__)
         t.__dict__.update({k: v for k, v in self.__dict__.items()
                            if k not in ("_data", "_base", "_view_src", "_ver", "grad", "_hooks")})
-        t._data = self._data.copy()
+        t._data = copy_data(self._data)   # (a CUDA tensor copies on its device)
         if self.grad is not None:
             t.grad = self.grad.__deepcopy__(memo)
         memo[id(self)] = t
         return t
 
     # --- device / dtype moves ------------------------------------------------------------------
-    def cpu(self):
-        return self
+    def cpu(self, memory_format=None):
+        if getattr(self._data, "device_type", None) != "cuda":
+            return self
+        from .device_ops import move
+        return move(self, CPU)
 
-    def cuda(self, device=None, non_blocking=False):
-        from ..runtime.device import cuda_unavailable
-        cuda_unavailable()
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        from ..runtime.device import check_device, device as _device
+        from .device_ops import move
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int) and not isinstance(device, bool):
+            device = _device("cuda", device)
+        device = check_device(device)
+        if device.type != "cuda":
+            raise RuntimeError(f"Invalid device, must be cuda device (got {device})")
+        return move(self, device, non_blocking)
 
     def share_memory_(self):
+        if self.is_cuda:        # PyTorch: a no-op for CUDA tensors (shared through CUDA IPC)
+            return self
         from ..multiprocessing.shared import share_memory_
         return share_memory_(self)
 
     def is_shared(self):
+        if self.is_cuda:        # PyTorch: always True for CUDA tensors
+            return True
         from ..multiprocessing.shared import is_shared
         return is_shared(self)
 
     def is_pinned(self):
-        return False
+        d = self._data
+        if not isinstance(d, np.ndarray):
+            return False
+        from ..runtime import cuda as _cuda
+        return _cuda.is_pinned(d)
 
-    def pin_memory(self):
-        return self
+    def pin_memory(self, device=None):
+        """A copy in page-locked host memory (self when already pinned), from which
+        ``.to("cuda", non_blocking=True)`` copies asynchronously.  Needs CUDA, like PyTorch."""
+        if self.is_cuda:
+            raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+        from ..runtime import cuda as _cuda
+        pinned = _cuda.pin_memory(self._data)
+        if pinned is self._data:
+            return self
+        t = dispatch._new(pinned)
+        t._requires_grad = self._requires_grad
+        return t
 
     def __dlpack__(self, stream=None):
         return self._data.__dlpack__()
@@ -359,8 +425,11 @@ class Tensor:
         return self._data.__dlpack_device__()
 
 
-def _rebuild(array, requires_grad, is_param):
+def _rebuild(array, requires_grad, is_param, device=None):
     t = dispatch._new(array)
+    if device is not None:
+        from ..runtime.device import check_device
+        t = dispatch._new(t.to(check_device(device))._data)
     if is_param:
         from ..nn.parameter import Parameter
         return Parameter(t, requires_grad)
@@ -369,6 +438,8 @@ def _rebuild(array, requires_grad, is_param):
 
 
 def _dim(d, ndim):
+    if d.__class__ is not int:
+        d = d.__index__()      # a 0-d integer tensor (also a CUDA one) as a dim
     n = max(ndim, 1)
     if not -n <= d < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "

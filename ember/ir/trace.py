@@ -100,20 +100,27 @@ _READ = "reading tensor data or memory (a NumPy conversion, data_ptr(), storage_
 
 class TracedData:
     """What frontend code reads from ``tensor._data``: shape (ints or SymDims), NumPy dtype, ..."""
-    __slots__ = ("shape", "dtype", "ndim", "size", "itemsize")
+    __slots__ = ("shape", "dtype", "ndim", "size", "itemsize", "device_type", "device")
     flags = _Flags()
     base = None
 
-    def __init__(self, shape, np_dtype):
+    def __init__(self, shape, np_dtype, device=None):
         self.shape = shape
         self.dtype = np_dtype
         self.ndim = len(shape)
         self.size = prod(shape)
         self.itemsize = np_dtype.itemsize
+        # a traced CUDA tensor still answers .device/.is_cuda (state created while tracing an
+        # optimizer step goes on the parameters' device); None: a CPU tensor
+        self.device_type = "cuda" if device is not None else "cpu"
+        self.device = device
 
     @property
     def nbytes(self):
         return self.size * self.itemsize
+
+    def is_c_contiguous(self):   # as DeviceArray's (traced values are laid out contiguously)
+        return True
 
     @property
     def strides(self):
@@ -194,7 +201,7 @@ class Tracer:
         if t._value is not None:
             raise TraceError("internal: lifting a tensor that is already traced")
         arr = t._data
-        if not isinstance(arr, np.ndarray):
+        if not isinstance(arr, np.ndarray) and getattr(arr, "device_type", None) != "cuda":
             raise TraceError(f"cannot trace a tensor whose data is {type(arr).__name__}")
         shape, tshape = [], []
         for i, n in enumerate(arr.shape):
@@ -217,7 +224,8 @@ class Tracer:
         for k in ("_base", "_view_src", "_grad_fn", "_out_idx", "_hooks", "_retains_grad", "grad",
                   "_tver"):
             d.pop(k, None)
-        t._data = TracedData(tuple(tshape), arr.dtype)
+        t._data = TracedData(tuple(tshape), arr.dtype,
+                             arr.device if arr.__class__ is not np.ndarray else None)
         t._value = value
         if kind == "buffer":
             t._requires_grad = False
@@ -234,6 +242,7 @@ class Tracer:
         env = self.env
         metas = []
         vals = []
+        device = None
         for a in args:
             if a._value is None:
                 self.lift(a)
@@ -242,6 +251,8 @@ class Tracer:
             d = a._data
             metas.append(Meta(d.shape, dt.BY_NP[d.dtype]))
             vals.append(a._value)
+            if d.device_type == "cuda":
+                device = d.device
         meta = prim.infer(*metas, **params)
         shape = meta.shape
         if _static(shape) and all(v.__class__ is not SymDim for v in params.values()):
@@ -254,7 +265,7 @@ class Tracer:
         node = Node(prim, vals, gparams, Meta(gshape, meta.dtype), user_location())
         self.graph.nodes.append(node)
         t = Tensor.__new__(Tensor)
-        t._data = TracedData(tshape, meta.dtype.np)
+        t._data = TracedData(tshape, meta.dtype.np, device)
         t._value = node.out
         if prim.is_view:
             src = args[0]

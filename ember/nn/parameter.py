@@ -40,6 +40,9 @@ class Parameter(Tensor):
     def __reduce_ex__(self, protocol):
         from ..frontend.tensor import _rebuild
         import numpy as np
+        if self.is_cuda:   # host values + the device; rebuilt on that device
+            return (_rebuild, (np.ascontiguousarray(self._host()), self._requires_grad, True,
+                               str(self.device)))
         return (_rebuild, (np.ascontiguousarray(self._data), self._requires_grad, True))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..frontend.dispatch import _new
 
 
 def lerp_(a, b, weight):
@@ -19,11 +18,6 @@ def lerp_(a, b, weight):
 def grad_array(grad, maximize):
     g = grad._data
     return np.negative(g) if maximize else g
-
-
-def new_like(array, fill=0.0):
-    """A state tensor over a fresh array shaped like `array`."""
-    return _new(np.full(array.shape, fill, array.dtype))
 
 
 def adam_moments_(p, g, m, v, lr, beta1, beta2, weight_decay, decoupled):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fast
+from ..frontend.creation import full_like
 from .optimizer import (Optimizer, bump, check_non_negative, is_capturable, new_step, scalar,
                         use_fast_path)
 
@@ -26,7 +27,9 @@ class Adagrad(Optimizer):
         state = self.state[p]
         if len(state) == 0:
             state["step"] = new_step()
-            state["sum"] = _fast.new_like(p._data, group["initial_accumulator_value"])
+            # on p's device (a CUDA parameter's state is a CUDA tensor)
+            state["sum"] = full_like(p.detach(), group["initial_accumulator_value"],
+                                     memory_format=None)
         return state
 
     def step(self, closure=None):

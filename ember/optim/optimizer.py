@@ -82,9 +82,13 @@ def _typename(obj):
 
 
 def use_fast_path(group):
-    """True when the NumPy fast path may run: eager mode, not differentiable, foreach not False."""
+    """True when the NumPy fast path may run: eager mode, not differentiable, foreach not False,
+    and every parameter a CPU tensor (CUDA parameters update through tensor ops, which run on
+    their device)."""
     return (STATE.tracer is None and not group.get("differentiable", False)
-            and group.get("foreach", None) is not False)
+            and group.get("foreach", None) is not False
+            and not any(getattr(p._data, "device_type", None) == "cuda"
+                        for p in group["params"]))
 
 
 def is_capturable(group):
@@ -118,9 +122,9 @@ def new_step():
 
 
 def zeros_state(p):
-    """A zero state tensor with p's shape and dtype (a fresh, contiguous array)."""
-    from ..frontend.dispatch import _new
-    return _new(np.zeros(p._data.shape, p._data.dtype))
+    """A zero state tensor with p's shape, dtype and device (a fresh, contiguous array)."""
+    from ..frontend.device_ops import on_device_of
+    return on_device_of(np.zeros(p._data.shape, p._data.dtype), p)
 
 
 def zero_buffers(p, *names):
@@ -423,10 +427,13 @@ def _cast_state(param, key, value):
         from .. import dtypes as dt
         return tensor(float(value), dtype=dt.float32)  # state dicts that stored a Python step
     if isinstance(value, Tensor):
-        if key == "step":
+        if key == "step":   # stays on the CPU, as PyTorch's (unless capturable/fused)
             return value.clone()
+        # the rest follows the parameter's device (and dtype, for floating parameters)
         if param.is_floating_point():
-            return value.to(param.dtype).clone() if value.dtype is not param.dtype else value.clone()
+            value = value.to(device=param.device, dtype=param.dtype)
+        else:
+            value = value.to(param.device)
         return value.clone()
     if isinstance(value, dict):
         return {k: _cast_state(param, k, v) for k, v in value.items()}

@@ -174,6 +174,11 @@ class Runtime:
     def memcpy_dtod(self, dst, src, nbytes, stream): raise NotImplementedError
     def memset(self, dst, byte, nbytes, stream): raise NotImplementedError
     def host_alloc(self, nbytes): raise NotImplementedError       # page-locked host memory
+    # CUDA graphs (ember.compile mode="reduce-overhead"; see runtime/gpu_graphs.py)
+    def stream_begin_capture(self, stream): raise NotImplementedError
+    def stream_end_capture(self, stream): raise NotImplementedError   # -> an instantiated graph
+    def graph_launch(self, graph, stream): raise NotImplementedError
+    def is_capturing(self, stream): return False
     def host_free(self, ptr): raise NotImplementedError
 
 
@@ -357,6 +362,19 @@ class DriverRuntime(Runtime):
         self.check(self.drv.cuMemsetD8Async(self.drv.CUdeviceptr(dst), byte, nbytes,
                                             self._stream(stream)))
 
+    # CUDA graphs: NOT validated on a GPU (written against the cuda-bindings 12/13 driver API)
+    def stream_begin_capture(self, stream):
+        # relaxed: the caching allocator may still take a new segment (cuMemAlloc) mid-capture
+        mode = self.drv.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED
+        self.check(self.drv.cuStreamBeginCapture(self._stream(stream), mode))
+
+    def stream_end_capture(self, stream):
+        graph = self.check(self.drv.cuStreamEndCapture(self._stream(stream)))
+        return graph, self.check(self.drv.cuGraphInstantiate(graph, 0))
+
+    def graph_launch(self, graph, stream):
+        self.check(self.drv.cuGraphLaunch(graph[1], self._stream(stream)))
+
     def host_alloc(self, nbytes):
         self.activate(current_device())
         flags = 0x01   # CU_MEMHOSTALLOC_PORTABLE: pinned for every context
@@ -383,6 +401,8 @@ class FakeRuntime(Runtime):
         self.events = {}
         self.host = {}
         self.copies = []                    # (kind, nbytes, stream) of every copy, for tests
+        self.captures = {}                  # capturing stream -> the work recorded so far
+        self.graph_launches = 0
 
     def device_count(self):
         return self.count
@@ -444,18 +464,49 @@ class FakeRuntime(Runtime):
 
     def memcpy_htod(self, dst, src_host, nbytes, stream):
         self.copies.append(("htod", nbytes, stream))
-        ctypes.memmove(dst, src_host, nbytes)
+        self._do(stream, ctypes.memmove, dst, src_host, nbytes)
 
     def memcpy_dtoh(self, dst_host, src, nbytes, stream):
         self.copies.append(("dtoh", nbytes, stream))
+        if stream in self.captures:
+            raise CudaError("CUDA error: operation not permitted when stream is capturing "
+                            "(a device-to-host copy)")
         ctypes.memmove(dst_host, src, nbytes)
 
     def memcpy_dtod(self, dst, src, nbytes, stream):
         self.copies.append(("dtod", nbytes, stream))
-        ctypes.memmove(dst, src, nbytes)
+        self._do(stream, ctypes.memmove, dst, src, nbytes)
 
     def memset(self, dst, byte, nbytes, stream):
-        ctypes.memset(dst, byte, nbytes)
+        self._do(stream, ctypes.memset, dst, byte, nbytes)
+
+    # CUDA graphs: work queued on a capturing stream is recorded, not done; a launch replays it
+    def _do(self, stream, fn, *args):
+        if stream in self.captures:
+            self.captures[stream].append(lambda: fn(*args))
+        else:
+            fn(*args)
+
+    def is_capturing(self, stream):
+        return stream in self.captures
+
+    def record(self, stream, fn):
+        """Queue ``fn`` (a kernel launch) on a capturing stream (gpu_buffers.launch)."""
+        self.captures[stream].append(fn)
+
+    def stream_begin_capture(self, stream):
+        if stream == 0:
+            raise CudaError("CUDA error: operation not supported on the legacy default stream "
+                            "(capture on a side stream)")
+        self.captures[stream] = []
+
+    def stream_end_capture(self, stream):
+        return tuple(self.captures.pop(stream))
+
+    def graph_launch(self, graph, stream):
+        self.graph_launches += 1
+        for op in graph:
+            op()
 
     def host_alloc(self, nbytes):
         arr = np.empty(max(nbytes, 1), np.uint8)
@@ -524,17 +575,17 @@ def pin_memory(array):
 # --- device memory and device arrays --------------------------------------------------------------
 class DeviceBuffer:
     """``nbytes`` of device memory from the caching allocator of ``device``; returned to the cache
-    when garbage collected (the last DeviceArray over it dropped)."""
-    __slots__ = ("device", "nbytes", "block", "stream", "_finalizer", "__weakref__")
+    when garbage collected (the last DeviceArray over it dropped).  ``__del__`` rather than
+    ``weakref.finalize``: every eager CUDA op allocates an output, and finalize costs ~2 us."""
+    __slots__ = ("device", "nbytes", "block", "stream", "_alloc", "__weakref__")
 
     def __init__(self, nbytes, device=None, stream=None):
         rt = runtime()
         self.device = check_index(device)
         self.nbytes = int(nbytes)
         self.stream = current_stream_handle(self.device) if stream is None else stream
-        alloc = rt.allocator(self.device)
+        self._alloc = alloc = rt.allocator(self.device)
         self.block = alloc.malloc(self.nbytes, self.stream)
-        self._finalizer = weakref.finalize(self, alloc.free, self.block)
 
     @property
     def ptr(self):
@@ -542,7 +593,15 @@ class DeviceBuffer:
 
     def free(self):
         """Give the memory back now (the buffer must not be used afterwards)."""
-        self._finalizer()
+        block, self.block = getattr(self, "block", None), None
+        if block is not None:
+            self._alloc.free(block)
+
+    def __del__(self):
+        try:
+            self.free()
+        except Exception:      # interpreter shutdown: the allocator may be gone already
+            pass
 
 
 def _span(shape, strides, itemsize):
@@ -559,6 +618,13 @@ class DeviceArray:
     ``strides`` + NumPy ``dtype``, the same metadata an ndarray has."""
     __slots__ = ("buffer", "offset", "shape", "strides", "dtype", "__weakref__")
     device_type = "cuda"      # read by autocast to pick the CUDA op policy
+    # NumPy must never read device memory as host memory: ufuncs refuse a DeviceArray (TypeError)
+    # and so does np.asarray, which is how the eager frontend notices a CUDA input in a NumPy rule
+    __array_ufunc__ = None
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(f"ember: a cuda:{self.device} DeviceArray is not a NumPy array; copy it "
+                        "to the host first (to_host())")
 
     def __init__(self, buffer, shape, dtype, strides=None, offset=0):
         self.buffer = buffer
@@ -636,7 +702,7 @@ class DeviceArray:
         when ``non_blocking`` and the source is pinned (else the host buffer could change under a
         copy still in flight); the result is C-contiguous."""
         rt = runtime()
-        src = np.ascontiguousarray(array)
+        src = np.require(array, requirements="C")   # (ascontiguousarray makes 0-d arrays 1-d)
         out = cls.empty(src.shape, src.dtype, device)
         if out.nbytes:
             stream = current_stream_handle(out.device)

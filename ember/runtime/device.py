@@ -1,5 +1,6 @@
-"""torch.device-like device objects.  ember runs on the CPU (NumPy); CUDA comes with the CUDA
-runtime issue, and until then asking for it raises an error that says so."""
+"""torch.device-like device objects.  "cpu" tensors hold NumPy arrays; "cuda" tensors hold
+``runtime.cuda.DeviceArray``s (see docs/cuda.md).  Without a CUDA runtime, asking for "cuda" raises
+the reason (no package, no driver, no device)."""
 from __future__ import annotations
 
 
@@ -39,23 +40,41 @@ CPU = device("cpu")
 
 
 def cuda_unavailable():
-    """Raise the reason CUDA cannot be used: no runtime (CudaUnavailableError, naming the missing
-    package/driver/GPU), or a runtime whose tensors the frontend cannot hold yet."""
+    """Raise the reason CUDA cannot be used (CudaUnavailableError, naming the missing
+    package/driver/GPU); return the runtime when it can."""
     from . import cuda as _cuda   # lazy: cuda-bindings is only looked for when CUDA is asked for
-    _cuda.runtime()
-    raise NotImplementedError(
-        "ember: a CUDA device is available, but CUDA tensors are not wired into the eager "
-        "frontend yet (the runtime, allocator and ember.cuda work; see docs/cuda.md). "
-        "Use device='cpu'.")
+    return _cuda.runtime()
 
 
 def check_device(d):
-    """Normalise a device argument; CUDA raises (with the reason) until CUDA tensors exist."""
+    """Normalise a device argument to a ``device``: None and "cpu" give CPU; "cuda" gives
+    ``cuda:<current device>`` and "cuda:N" is checked against the device count (PyTorch's
+    "invalid device ordinal", naming how many devices exist).  Without CUDA, asking for it raises
+    the reason."""
     if d is None:
         return CPU
-    d = device(d) if not isinstance(d, device) else d
+    if d.__class__ is not device:
+        if isinstance(d, int) and not isinstance(d, bool):   # torch: a bare int is a CUDA index
+            d = device("cuda", d)
+        else:
+            d = device(d)
+    if d.type == "cpu":
+        return CPU
     if d.type == "cuda":
         cuda_unavailable()
-    if d.type == "meta":
-        raise NotImplementedError("ember has no meta device yet; use ember.jit.trace for shapes")
-    return CPU
+        from . import cuda as _cuda
+        if d.index is not None and d.index < 0:
+            raise RuntimeError(f"Device index must not be negative (got {d.index})")
+        return _cuda_device(_cuda.check_index(d.index))
+    raise NotImplementedError("ember has no meta device yet; use ember.jit.trace for shapes")
+
+
+_CUDA_DEVICES = {}
+
+
+def _cuda_device(index):
+    """The (cached) ``device('cuda', index)``: Tensor.device is read often."""
+    d = _CUDA_DEVICES.get(index)
+    if d is None:
+        d = _CUDA_DEVICES[index] = device("cuda", index)
+    return d

@@ -169,6 +169,11 @@ def view(buffer, offset, shape, strides):
     return out
 
 
+def bytes_at(arena, offset, nbytes):
+    """``nbytes`` of the arena from byte ``offset``: a planned buffer (see codegen.arena_layout)."""
+    return arena[offset:offset + nbytes]
+
+
 def typed(raw, dtype, shape):
     """A planned buffer (raw bytes) seen as an array of ``dtype`` (an ember dtype name)."""
     np_dtype = dt.BY_NAME[dtype].np

@@ -12,6 +12,7 @@ import zipfile
 
 from . import ember_format, safetensors_format, torch_format
 from .atomic import atomic_write
+from .devices import apply_map_location
 from .errors import CheckpointError, describe
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "CheckpointError",
@@ -45,8 +46,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     """Load an object saved by ember.save, a PyTorch checkpoint saved by torch.save (zip format),
     or a safetensors file, from a path or a binary file object.
 
-    map_location is accepted for compatibility: ember tensors live on the CPU.  weights_only is
-    accepted and always effectively True: no format ember reads can run code."""
+    map_location: None loads CUDA tensors back onto their saved device; a device or string
+    ("cpu", "cuda:1") moves every tensor there; a dict maps saved device names ({"cuda:0":
+    "cpu"}); a callable is called as fn(tensor, saved_location) and a Tensor it returns is used.
+    PyTorch checkpoints and safetensors load on the CPU first.  weights_only is accepted and
+    always effectively True: no format ember reads can run code."""
     name = describe(f)
     data = _read_all(f)
     head = data[:16]
@@ -60,9 +64,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             with z:
                 names = set(z.namelist())
                 if ember_format.MANIFEST in names:
-                    return ember_format.read(z, name)
+                    return ember_format.read(z, name, map_location)
                 if torch_format.is_torch_zip(names):
-                    return torch_format.read(z, name)
+                    return apply_map_location(torch_format.read(z, name), map_location)
                 raise CheckpointError(f"ember.load: {name} is a zip archive but not an ember "
                                       f"checkpoint (no {ember_format.MANIFEST}) nor a PyTorch one "
                                       "(no data.pkl)")
@@ -70,7 +74,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             # e.g. a CRC mismatch or a short entry discovered while reading
             raise CheckpointError(f"ember.load: {name} is corrupted: {e}") from None
     if safetensors_format.looks_like_safetensors(head):
-        return safetensors_format.read(data, name)
+        return apply_map_location(safetensors_format.read(data, name), map_location)
     if len(data) == 0:
         raise CheckpointError(f"ember.load: {name} is empty")
     if data[:2] in (b"\x80\x02", b"\x80\x04", b"\x80\x05"):

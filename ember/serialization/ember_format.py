@@ -19,6 +19,7 @@ import numpy as np
 from .. import dtypes as dt
 from ..frontend.tensor import Size, Tensor
 from .errors import CheckpointError
+from .devices import DeviceOwners, device_window, target
 from .storage import StorageOwners, mark, window
 
 FORMAT = "ember.save"
@@ -35,6 +36,7 @@ class _Encoder:
         self.storages = []           # arrays to write
         self.storage_index = {}      # id(storage owner array) -> index
         self.keep = []               # keeps encoded objects alive so ids stay unique
+        self.device_roots = {}       # id(CUDA owner tensor) -> its host copy (saved once)
 
     def node(self, obj, where):
         if obj is None:
@@ -93,9 +95,10 @@ class _Encoder:
         if key in self.tensor_index:
             return self.tensor_index[key]
         self.keep.append(t)
-        win = window(t)
+        on_cuda = t.is_cuda
+        win = window(t) if not on_cuda else device_window(t, self.device_roots)
         if win is None:  # not a window into a contiguous owner: save its values on their own
-            array = np.ascontiguousarray(t._data).reshape(-1)
+            array = np.ascontiguousarray(t._host()).reshape(-1)
             storage = self._storage(array, id(array))
             self.keep.append(array)
             offset, strides = 0, _contiguous_strides(t._data.shape)
@@ -104,6 +107,8 @@ class _Encoder:
             storage = self._storage(array, _address_key(array))
         entry = {"storage": storage, "dtype": t.dtype.name, "shape": list(t._data.shape),
                  "strides": strides, "offset": offset}
+        if on_cuda:
+            entry["device"] = str(t.device)
         if t._requires_grad:
             entry["requires_grad"] = True
         if getattr(t, "_is_param", False):
@@ -160,7 +165,7 @@ def write(obj, f):
 
 
 # --- loading ---------------------------------------------------------------------------------------
-def read(z, name):
+def read(z, name, map_location=None):
     """Load the object tree from an open ZipFile holding ember's format."""
     try:
         manifest = json.loads(z.read(MANIFEST).decode("utf-8"))
@@ -178,7 +183,7 @@ def read(z, name):
                               f"{version}); this ember reads format version {VERSION} and older. "
                               "Upgrade ember to load it.")
     try:
-        return _Decoder(z, manifest, name).node(manifest["root"])
+        return _Decoder(z, manifest, name, map_location).node(manifest["root"])
     except CheckpointError:
         raise
     except (KeyError, IndexError, TypeError, ValueError) as e:
@@ -187,8 +192,9 @@ def read(z, name):
 
 
 class _Decoder:
-    def __init__(self, z, manifest, name):
+    def __init__(self, z, manifest, name, map_location=None):
         self.z, self.name = z, name
+        self.map_location = map_location
         self.storage_entries = manifest["storages"]
         self.tensor_entries = manifest["tensors"]
         self.storages = {}
@@ -197,6 +203,7 @@ class _Decoder:
         for e in self.tensor_entries:
             uses[e["storage"]] = uses.get(e["storage"], 0) + 1
         self.owners = StorageOwners(uses)
+        self.device_owners = DeviceOwners(uses)
 
     def storage(self, i):
         if i not in self.storages:
@@ -232,7 +239,19 @@ class _Decoder:
             if dt.BY_NAME[e["dtype"]].np != storage.dtype:
                 raise CheckpointError(f"ember.load: {self.name} is corrupted: tensor {i} has dtype "
                                       f"{e['dtype']} but its storage holds {storage.dtype}")
-            t = self.owners.tensor(e["storage"], storage, e["offset"], e["shape"], e["strides"])
+            saved = e.get("device", "cpu")
+            dest = target(saved, self.map_location)
+            if callable(dest) and not hasattr(dest, "type"):   # map_location(tensor, location)
+                t = self.owners.tensor(e["storage"], storage, e["offset"], e["shape"],
+                                       e["strides"])
+                moved = dest(t, saved)
+                t = moved if isinstance(moved, Tensor) else t
+            elif dest.type == "cuda":
+                t = self.device_owners.tensor(e["storage"], storage, e["offset"], e["shape"],
+                                              e["strides"], dest)
+            else:
+                t = self.owners.tensor(e["storage"], storage, e["offset"], e["shape"],
+                                       e["strides"])
             self.tensors[i] = mark(t, e.get("requires_grad", False), e.get("parameter", False))
         return self.tensors[i]
 
@@ -251,7 +270,7 @@ class _Decoder:
         if kind == "tensor":
             return self.tensor(n["index"])
         if kind == "ndarray":
-            return self.tensor(n["index"])._data
+            return self.tensor(n["index"])._host()   # a NumPy array stays one (map_location)
         if kind == "dtype":
             return dt.BY_NAME[n["value"]]
         if kind == "size":

@@ -70,7 +70,7 @@ def write(tensors, f, metadata=None):
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     for key, t in tensors.items():
-        array = np.ascontiguousarray(t._data)
+        array = np.ascontiguousarray(t._host())   # (a CUDA tensor: its host copy)
         if array.dtype.kind == "V":
             array = array.view(np.dtype(f"<u{array.itemsize}"))
         raw = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()

@@ -15,6 +15,6 @@ def test_ir_show_code_triton(tmp_path, capsys):
     program.save(str(path))
     assert main(["ir", "show", str(path), "--code", "triton"]) == 0
     out = capsys.readouterr().out
-    assert "@triton.jit" in out and "def call(args, host):" in out
+    assert "@triton.jit" in out and "def call(args, host, rt=rt, arena=None):" in out
     assert "k0_matmul_matmul" in out and "= matmul(a0, a1)  # test_cli.py:" in out
     assert out.count("@triton.jit\ndef k") == 2   # matmul; the whole softmax

@@ -40,4 +40,15 @@ def test_benchmark_table_on_the_fake_runtime():
     assert "h2d 1 MiB pinned" in names and "malloc+free 1 MiB, cached" in names
     triton_row = next(r for r in rows if r[0].startswith("triton"))
     assert triton_row[1] in ("failed",) or "GB/s" in triton_row[1]   # no GPU: Triton cannot launch
-    assert sum(gpu_check_cuda.NOT_YET in r[2] for r in rows) == 5
+    assert sum(gpu_check_cuda.NOT_YET in r[2] for r in rows) == 2
+    eager = [r for r in rows if r[0].startswith("eager")]   # CUDA tensors (no interpreter here)
+    assert len(eager) == 3 and all(r[1] == "failed" or r[1].split()[1] in ("us", "GB/s", "TF/s")
+                                   for r in eager)
+
+
+def test_frontend_mode_runs_the_device_tests_on_the_real_gpu():
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import gpu_check_cuda
+    cmd, env = gpu_check_cuda.frontend_test_command()
+    assert "tests/cuda_frontend" in cmd and env["EMBER_TEST_DEVICE"] == "cuda"
+    assert env["TRITON_INTERPRET"] == "0"

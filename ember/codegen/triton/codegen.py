@@ -365,7 +365,7 @@ class ModuleWriter:
         body = Scope(1)
         var = copy.load(x, "full", body)
         lay = Layout.contiguous(shape)
-        body.emit(f"tl.store({copy.ptr(out)} + {texpr(lay.offset_flat(copy.ctx.x))}, "
+        body.emit(f"tl.store({copy.ptr(out)} + {_lanes(lay.offset_flat(copy.ctx.x))}, "
                   f"{var}.to({out.dtype.triton}), xmask)")
         self._finish_flat(g, copy, self.kname(g) + "_copy", body, numel(shape))
         # kernel 2: scatter the source elements
@@ -398,10 +398,10 @@ class ModuleWriter:
         off = lay.offset_at(oc)
         ptr = em.ptr(out)
         if accumulate:
-            body.emit(f"tl.atomic_add({ptr} + {texpr(off)}, {val}.to({out.dtype.triton}), "
+            body.emit(f"tl.atomic_add({ptr} + {_lanes(off)}, {val}.to({out.dtype.triton}), "
                       f"xmask)")
         else:
-            body.emit(f"tl.store({ptr} + {texpr(off)}, {val}.to({out.dtype.triton}), xmask)")
+            body.emit(f"tl.store({ptr} + {_lanes(off)}, {val}.to({out.dtype.triton}), xmask)")
         self._finish_flat(g, em, self.kname(g), body, numel(it_shape))
 
     def write_scan(self, g):
@@ -475,12 +475,23 @@ class ModuleWriter:
         itemsize = lambda v: v.dtype.itemsize  # noqa: E731
         buffer_of, buffers, stats = plan_buffers(self.sched, graph, self.shapes, itemsize)
         self.stats = stats
-        lines = ["", "", "def call(args, host):"]
+        per_call, arena, arena_bytes = arena_layout(self.sched, graph, buffer_of, buffers)
+        self.arena_bytes = arena_bytes
+        nh = sum(1 for g in self.sched.groups if g.kind == "host")
+        lines = ["", "", f"ARENA_BYTES = {arena_bytes}", f"KERNELS = {len(self.kernels)}",
+                 f"HOST_OPS = {nh}", "",
+                 "def call(args, host, rt=rt, arena=None):"]
         if graph.inputs:
             lines.append("    " + ", ".join(f"a{i}" for i in range(len(graph.inputs))) +
                          (", = args" if len(graph.inputs) == 1 else " = args"))
+        if arena:
+            lines.append("    if arena is None:")
+            lines.append(f"        arena = rt.empty({arena_bytes}, 'uint8')")
         for name, nbytes in buffers:
-            lines.append(f"    {name} = rt.empty({nbytes}, 'uint8')")
+            if name in per_call:
+                lines.append(f"    {name} = rt.empty({nbytes}, 'uint8')  # holds an output")
+            else:
+                lines.append(f"    {name} = rt.bytes_at(arena, {arena[name]}, {nbytes})")
         allocated = set()
         body = []
         for v in self.sched.const_buffers:
@@ -503,10 +514,40 @@ class ModuleWriter:
             outs.append(f"rt.view({self.var_of(base)}, {lay.offset}, {tuple(lay.shape)}, "
                         f"{tuple(lay.strides)})")
         lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
-        nh = sum(1 for g in self.sched.groups if g.kind == "host")
         head = MODULE_HEAD.format(graph=graph.name, nk=len(self.kernels), nh=nh,
                                   planned=stats["planned"], naive=stats["naive"])
         return head + "\n\n" + "\n\n\n".join(self.kernels) + "\n" + "\n".join(lines) + "\n"
+
+
+def _lanes(offset):
+    """An offset expression as a block over the XBLOCK lanes: a constant one (a one-element
+    tensor) gets ``+ xzero``, else the pointer is a scalar and Triton refuses a block value."""
+    import sympy
+    text = texpr(offset)
+    return text if sympy.sympify(offset).free_symbols else f"{text} + xzero"
+
+
+ARENA_ALIGN = 256   # bytes: every planned buffer starts aligned (vector loads, any dtype)
+
+
+def arena_layout(sched, graph, buffer_of, buffers):
+    """Split the planned buffers into the ones holding a graph output (a fresh allocation per
+    call: the caller keeps them) and the intermediates, laid out in one arena at aligned offsets
+    (on a GPU the arena is allocated once per program and reused by every call; mutated inputs'
+    new values live there too, because the caller copies them into the inputs at once).
+
+    Returns (names allocated per call, {name: arena byte offset}, arena bytes)."""
+    per_call = set()
+    for v in graph.outputs:
+        base = sched.layouts[v][0] if v in sched.layouts else None
+        if base in buffer_of:
+            per_call.add(buffer_of[base])
+    offsets, end = {}, 0
+    for name, nbytes in buffers:
+        if name not in per_call:
+            offsets[name] = end
+            end += -(-nbytes // ARENA_ALIGN) * ARENA_ALIGN
+    return per_call, offsets, end
 
 
 def generate(graph, shapes, input_layouts, options=None):

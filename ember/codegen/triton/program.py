@@ -82,21 +82,49 @@ class HostOps:
         return run
 
 
+def on_device(arrays):
+    """Are these CUDA DeviceArrays (rather than NumPy arrays)?"""
+    return bool(arrays) and getattr(arrays[0], "device_type", None) == "cuda"
+
+
 class Compiled:
+    """One generated module.  On NumPy arrays each call allocates its buffers; on CUDA device
+    arrays the intermediates live in one arena per device, allocated from the caching allocator
+    at the first call and reused by every later call (``arenas``)."""
+
     def __init__(self, graph, module, source, writer=None):
         self.graph = graph
         self.module = module
         self.source = source
         self.writer = writer
         self.random_nodes = [i for i, n in enumerate(graph.nodes) if "seed" in n.prim.params]
+        self.arena_bytes = getattr(module, "ARENA_BYTES", 0)
+        self.arenas = {}
 
     @property
     def kernel_names(self):
         return [name for name in dir(self.module) if name[:1] == "k" and name[1:2].isdigit()]
 
-    def __call__(self, arrays, seeds=None):
-        host = HostOps(self.graph, dict(zip(self.random_nodes, seeds)) if seeds else None)
-        return self.module.call(list(arrays), host)
+    def __call__(self, arrays, seeds=None, device=None):
+        seeds = dict(zip(self.random_nodes, seeds)) if seeds else None
+        if device is None and not on_device(arrays):
+            return self.module.call(list(arrays), HostOps(self.graph, seeds))
+        from ...runtime import gpu_buffers
+        device = arrays[0].device if arrays else device
+        gpu_buffers.bind_device(device)
+        return self.module.call(list(arrays), gpu_buffers.DeviceHostOps(self.graph, seeds),
+                                gpu_buffers, self.arena(device))
+
+    def arena(self, device):
+        """This program's intermediate buffers on ``device``: one allocation, made once."""
+        if not self.arena_bytes:
+            return None
+        got = self.arenas.get(device)
+        from ...runtime import cuda
+        if got is None or got[0] is not cuda._active:   # none yet, or another runtime's (tests)
+            got = self.arenas[device] = (
+                cuda._active, cuda.DeviceArray.empty((self.arena_bytes,), np.uint8, device))
+        return got[1]
 
 
 class TritonProgram:
@@ -113,7 +141,8 @@ class TritonProgram:
                      for a in arrays)
 
     def specialize(self, arrays):
-        arrays = [np.asarray(a) for a in arrays]
+        if not on_device(arrays):
+            arrays = [np.asarray(a) for a in arrays]
         key = self.signature(arrays)
         got = self.compiled.get(key)
         if got is None:
@@ -161,7 +190,11 @@ class TritonProgram:
         return self.specialize(arrays).source
 
     def run(self, arrays, seeds=None):
-        arrays = [np.asarray(a) for a in arrays]
+        """(outputs, {input value: new value}) for NumPy arrays, or for CUDA DeviceArrays (then
+        outputs are fresh device arrays and the new values of mutated inputs are views of the
+        program's arena, valid until its next run: copy them into the inputs at once)."""
+        if not on_device(arrays):
+            arrays = [np.asarray(a) for a in arrays]
         compiled = self.specialize(arrays)
         results = compiled(arrays, seeds)
         nout = len(self.graph.outputs)

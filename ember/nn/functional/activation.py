@@ -205,7 +205,8 @@ def glu(input, dim=-1):
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if training:
         from ...frontend.creation import rand
-        slope = rand(tuple(input.shape), dtype=input.dtype) * (upper - lower) + lower
+        slope = rand(tuple(input.shape), dtype=input.dtype, device=input.device) * \
+            (upper - lower) + lower
         return _out(input, F.where(input >= 0, input, input * slope), inplace)
     return leaky_relu(input, (lower + upper) / 2, inplace)
 

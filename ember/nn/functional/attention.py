@@ -27,9 +27,11 @@ def _const(a):
     return F._wrap(np.asarray(a))
 
 
-def _causal(L, S):
-    """True where a query may look: key index <= query index (top-left aligned, like PyTorch)."""
-    return _const(np.tril(np.ones((L, S), dtype=bool)))
+def _causal(L, S, like):
+    """True where a query may look: key index <= query index (top-left aligned, like PyTorch);
+    on the device of tensor ``like``."""
+    from ...frontend.device_ops import on_device_of
+    return on_device_of(np.tril(np.ones((L, S), dtype=bool)), like)
 
 
 def _safe_softmax(scores):
@@ -73,7 +75,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if attn_mask is not None:
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
                                "set when is_causal=True")
-        scores = F.where(_causal(L, S), scores, -math.inf)
+        scores = F.where(_causal(L, S, scores), scores, -math.inf)
     if attn_mask is not None:
         if attn_mask.dtype is dt.bool_:
             scores = F.where(attn_mask, scores, -math.inf)

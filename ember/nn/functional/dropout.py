@@ -15,8 +15,8 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _keep_mask(shape, p, dtype):
-    return F.to_dtype(rand(shape, dtype=dtype) >= p, dtype)
+def _keep_mask(shape, p, dtype, device=None):
+    return F.to_dtype(rand(shape, dtype=dtype, device=device) >= p, dtype)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -26,7 +26,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if p == 1.0:
         out = input * 0.0
     else:
-        out = input * (_keep_mask(tuple(input.shape), p, input.dtype) * (1.0 / (1.0 - p)))
+        keep = _keep_mask(tuple(input.shape), p, input.dtype, input.device)
+        out = input * (keep * (1.0 / (1.0 - p)))
     return write(input, out) if inplace else out
 
 
@@ -43,7 +44,7 @@ def _feature_dropout(input, p, training, inplace, batched_ndim, name):
     if p == 1.0:
         out = input * 0.0
     else:
-        out = input * (_keep_mask(shape, p, input.dtype) * (1.0 / (1.0 - p)))
+        out = input * (_keep_mask(shape, p, input.dtype, input.device) * (1.0 / (1.0 - p)))
     return write(input, out) if inplace else out
 
 
@@ -59,7 +60,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     lead = 2 if nd == 4 else 1 if nd == 3 else 2
     shape = tuple(input.shape[:lead]) + (1,) * (nd - lead)
     out = input * 0.0 if p == 1.0 else \
-        input * (_keep_mask(shape, p, input.dtype) * (1.0 / (1.0 - p)))
+        input * (_keep_mask(shape, p, input.dtype, input.device) * (1.0 / (1.0 - p)))
     return write(input, out) if inplace else out
 
 
@@ -71,7 +72,7 @@ _ALPHA_PRIME = -1.7580993408473766  # -selu_scale * selu_alpha
 
 
 def _alpha(input, p, shape):
-    keep = _keep_mask(shape, p, input.dtype)
+    keep = _keep_mask(shape, p, input.dtype, input.device)
     a = (1.0 / ((1 - p) * (1 + p * _ALPHA_PRIME ** 2))) ** 0.5
     b = -a * _ALPHA_PRIME * p
     return (input * keep + _ALPHA_PRIME * (1 - keep)) * a + b

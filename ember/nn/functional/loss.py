@@ -144,7 +144,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 def _check_target_bounds(target, n_classes, ignore_index):
     if STATE.tracer is not None or target.numel() == 0:
         return
-    t = target._data
+    t = target._host()   # (a host copy of a CUDA target: PyTorch checks on the device)
     bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
     if bad.any():
         raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
@@ -264,7 +264,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          f"different to the input size (torch.Size({list(input.shape)})) is "
                          "deprecated. Please ensure they have the same size.")
     if STATE.tracer is None and input.numel():
-        d = input._data
+        d = input._host()
         if (d < 0).any() or (d > 1).any():
             raise RuntimeError("all elements of input should be between 0 and 1")
     # PyTorch clamps each log term at -100 so that input 0 or 1 gives a finite loss
@@ -349,7 +349,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-06, reduction="mean
         else:
             raise ValueError("var is of incorrect size")
     _check_reduction(reduction)
-    if STATE.tracer is None and (var._data < 0).any():
+    if STATE.tracer is None and (var._host() < 0).any():
         raise ValueError("var has negative entry/entries")
     var = F.clamp(var.detach(), min=eps) + (var - var.detach())
     loss = 0.5 * (F.log(var) + (input - target) ** 2 / var)
@@ -463,7 +463,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None:
         z = z * F.to_dtype(weight, x.dtype)[t.reshape(-1)].unsqueeze(1)
     from ...frontend.creation import arange
-    not_target = arange(n_classes, dtype=dt.int64).unsqueeze(0) != t
+    not_target = arange(n_classes, dtype=dt.int64, device=t.device).unsqueeze(0) != t
     loss = F.sum(F.where(not_target, z, 0.0 * z), 1) / n_classes
     if input.ndim != 2:
         loss = loss.reshape(tuple(target.shape))
@@ -481,7 +481,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     invalid = F.cumsum(F.to_dtype(t < 0, dt.int64), 1) > 0
     safe = F.where(invalid, 0, t)
     from ...frontend.creation import arange
-    classes = arange(c, dtype=dt.int64)
+    classes = arange(c, dtype=dt.int64, device=safe.device)
     is_target = F.any((safe.unsqueeze(-1) == classes) & F.logical_not(invalid).unsqueeze(-1), 1)
     picked = F.gather(x, 1, safe)                               # [n, c] scores of targets j
     hinge = F.clamp(1.0 - (picked.unsqueeze(-1) - x.unsqueeze(1)), min=0.0)  # [n, j, i]

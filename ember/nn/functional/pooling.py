@@ -154,7 +154,8 @@ def _avg_pool(nd, name, input, kernel_size, stride, padding, ceil_mode, count_in
     after = tuple(max(0, (o - 1) * si + ki - n - pi) for o, si, ki, n, pi in zip(out, s, k, size, p))
     if any(p) or any(after):
         x = bind(P.PAD, x, pads=((0, 0), (0, 0)) + tuple(zip(p, after)), value=0.0)
-    ones = _F._wrap(np.ones((1, 1) + k, input.dtype.np))
+    from ...frontend.device_ops import on_device_of
+    ones = on_device_of(np.ones((1, 1) + k, input.dtype.np), input)
     sums = bind(P.CONV, x, ones, stride=s, padding=(0,) * nd, dilation=(1,) * nd, groups=1)
     if divisor_override:
         divisor = np.full(out, float(divisor_override))
@@ -163,7 +164,7 @@ def _avg_pool(nd, name, input, kernel_size, stride, padding, ceil_mode, count_in
         for i in range(nd):
             dv = _avg_divisor(size[i], out[i], k[i], s[i], p[i], count_include_pad)
             divisor = divisor * dv.reshape(tuple(-1 if j == i else 1 for j in range(nd)))
-    scale = _F._wrap((1.0 / divisor).astype(input.dtype.np))
+    scale = on_device_of((1.0 / divisor).astype(input.dtype.np), input)
     return (sums * scale).reshape(lead + out)
 
 
@@ -290,7 +291,9 @@ def _adaptive_max(nd, name, input, output_size, return_indices):
     values = _F.gather(vals, vals.ndim - 1, which).squeeze(-1)
     if not return_indices:
         return values
-    table = _F._wrap(np.ascontiguousarray(np.broadcast_to(flat, lead + out + (windows,))))
+    from ...frontend.device_ops import on_device_of
+    table = on_device_of(np.ascontiguousarray(np.broadcast_to(flat, lead + out + (windows,))),
+                         input)
     return values, _F.gather(table, table.ndim - 1, which).squeeze(-1)
 
 

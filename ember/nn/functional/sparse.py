@@ -18,7 +18,7 @@ def _check_indices(input, n):
                            f"scalar types: Long, Int; but got {got} instead (while checking "
                            f"arguments for embedding)")
     if STATE.tracer is None and input.numel():
-        lo, hi = int(input._data.min()), int(input._data.max())
+        lo, hi = int(input._host().min()), int(input._host().max())
         if lo < -n or hi >= n or lo < 0:
             raise IndexError("index out of range in self")
 
@@ -110,14 +110,14 @@ def one_hot(tensor, num_classes=-1):
     if not isinstance(tensor, Tensor) or tensor.dtype is not dt.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if STATE.tracer is None and tensor.numel():
-        if int(tensor._data.min()) < 0:
+        if int(tensor._host().min()) < 0:
             raise RuntimeError("Class values must be non-negative.")
-        if num_classes != -1 and int(tensor._data.max()) >= num_classes:
+        if num_classes != -1 and int(tensor._host().max()) >= num_classes:
             raise RuntimeError("Class values must be smaller than num_classes.")
     if num_classes == -1:
         if tensor.numel() == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(tensor.max()) + 1
     from ...frontend.creation import arange
-    classes = arange(num_classes, dtype=dt.int64)
+    classes = arange(num_classes, dtype=dt.int64, device=tensor.device)
     return F.to_dtype(tensor.unsqueeze(-1) == classes, dt.int64)

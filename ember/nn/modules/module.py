@@ -93,6 +93,19 @@ class Module:
 
     forward = _forward_unimplemented
 
+    def __init_subclass__(cls, **kwargs):
+        # ember's layers take PyTorch's factory kwarg device=: build on the CPU, then move (one
+        # wrapper here instead of a device argument threaded through every layer's init code)
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and cls.__module__.startswith("ember.nn."):
+            @functools.wraps(init)
+            def __init__(self, *args, _wrapped_init=init, **kw):
+                _wrapped_init(self, *args, **kw)
+                if kw.get("device") is not None:   # (a no-op for tensors already there)
+                    self.to(kw["device"])
+            cls.__init__ = __init__
+
     # --- registration ---------------------------------------------------------------------------
     def register_buffer(self, name, tensor, persistent=True):
         if "_buffers" not in self.__dict__:
@@ -404,30 +417,34 @@ class Module:
                 device = a
         dtype = kwargs.pop("dtype", dtype)
         device = kwargs.pop("device", device)
-        kwargs.pop("non_blocking", None)
+        non_blocking = kwargs.pop("non_blocking", False)
         kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() received an invalid combination of arguments: "
                             f"{sorted(kwargs)}")
-        check_device(device)
+        device = check_device(device) if device is not None else None
         if dtype is not None:
             dtype = dt.to_dtype(dtype)
             if not dtype.is_floating_point:
                 raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
                                 f"got desired dtype={dtype}")
-            return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
-        return self
+        if dtype is None and device is None:
+            return self
+        # like PyTorch's module._apply: parameters keep their identity, their values move
+        return self._apply(lambda t: t.to(device=device, non_blocking=non_blocking,
+                                          dtype=dtype if t.is_floating_point() else None))
 
     def to_empty(self, *, device=None, recurse=True):
-        check_device(device)
-        return self
+        from ...frontend.creation import empty_like
+        device = check_device(device)
+        return self._apply(lambda t: empty_like(t, device=device))
 
     def cpu(self):
-        return self
+        return self.to("cpu")
 
     def cuda(self, device=None):
-        check_device("cuda")
-        return self
+        return self.to(check_device("cuda" if device is None else
+                                    device if not isinstance(device, int) else f"cuda:{device}"))
 
     def type(self, dst_type):
         return self._apply(lambda t: t.type(dst_type))
