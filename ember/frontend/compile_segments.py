@@ -570,7 +570,7 @@ class SegmentRun:
             from ..ir.parser import parse_graph
             from ..ir.printer import print_graph
             copy = parse_graph(print_graph(graph, source_lines=False))
-        holder = SimpleNamespace(timings={}, pipeline=None, cache_hit=None, graph=None,
+        holder = SimpleNamespace(timings={}, pipeline=None, cache_hit=None, graph=None, device=None,
                                  module=None, source_code=None)
         self.cf._build(holder, graph)
         seg.module = holder.module
