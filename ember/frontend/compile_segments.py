@@ -203,7 +203,7 @@ def _tracer_classes():
     global _CLASSES
     if _CLASSES is not None:
         return _CLASSES
-    from ..ir.trace import Tracer, TraceError
+    from ..ir.trace import Tracer, TraceError, traced_result
     from . import dispatch
 
     class RecordTracer(Tracer):
@@ -335,20 +335,7 @@ def _tracer_classes():
             self.pos = j + 1
             if e[4]:
                 self.seeds[j] = params["seed"]
-            t = Tensor.__new__(Tensor)
-            t._data = e[3]
-            t._value = j
-            if prim.is_view:
-                src = args[0]
-                root = src._base if src._base is not None else src
-                t._base = root
-                t._view_src = (src, prim, params)
-                t._tver = root._ver
-            if STATE.grad_enabled and prim.differentiable:
-                for a in args:
-                    if a._requires_grad:
-                        dispatch._record(prim, args, params, t)
-                        break
+            t = traced_result(prim, args, params, e[3], j)
             self._track(_ref(t))
             return t
 

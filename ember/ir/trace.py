@@ -264,21 +264,8 @@ class Tracer:
             gparams = {k: _graph_param(v) for k, v in params.items()}
         node = Node(prim, vals, gparams, Meta(gshape, meta.dtype), user_location())
         self.graph.nodes.append(node)
-        t = Tensor.__new__(Tensor)
-        t._data = TracedData(tshape, meta.dtype.np, device)
-        t._value = node.out
-        if prim.is_view:
-            src = args[0]
-            root = src._base if src._base is not None else src
-            t._base = root
-            t._view_src = (src, prim, params)
-            t._tver = root._ver
-        if STATE.grad_enabled and prim.differentiable:
-            for a in args:
-                if a._requires_grad:
-                    dispatch._record(prim, args, params, t)
-                    break
-        return t
+        return traced_result(prim, args, params, TracedData(tshape, meta.dtype.np, device),
+                             node.out)
 
     def _refresh(self, view):
         """`view`'s base was written in place after the view was made: recompute the view."""
@@ -480,3 +467,23 @@ class tracing:
         STATE.tracer = None
         self.tracer.restore()
         return False
+
+
+def traced_result(prim, args, params, data, value):
+    """The Tensor a traced op returns (graph value ``value``, metadata stand-in ``data``): linked
+    to its view base like an eager view, and recorded for autograd like bind() records."""
+    t = Tensor.__new__(Tensor)
+    t._data = data
+    t._value = value
+    if prim.is_view:
+        src = args[0]
+        root = src._base if src._base is not None else src
+        t._base = root
+        t._view_src = (src, prim, params)
+        t._tver = root._ver
+    if STATE.grad_enabled and prim.differentiable:
+        for a in args:
+            if a._requires_grad:
+                dispatch._record(prim, args, params, t)
+                break
+    return t
