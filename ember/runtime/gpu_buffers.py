@@ -172,21 +172,14 @@ def contiguous(array):
     return array
 
 
-class DeviceHostOps:
+class DeviceHostOps(_interop.HostOps):
     """host[i]: node i's NumPy rule on host copies of its device inputs, the result copied back
     to the device (the primitives without a Triton kernel: argsort, conv, random, ...)."""
 
-    def __init__(self, graph, seeds=None):
-        self.nodes = graph.nodes
-        self.seeds = seeds or {}
+    @staticmethod
+    def to_host(a):
+        return a.to_host()
 
-    def __getitem__(self, i):
-        n = self.nodes[i]
-        params = dict(n.params)
-        if i in self.seeds:
-            params["seed"] = self.seeds[i]
-
-        def run(*arrays):
-            out = n.prim.numpy(*[a.to_host() for a in arrays], **params)
-            return DeviceArray.from_host(np.asarray(out), _device[0])
-        return run
+    @staticmethod
+    def from_host(out):
+        return DeviceArray.from_host(out, _device[0])

@@ -232,3 +232,32 @@ def libdevice():
         return _InterpretedLibdevice()
     from triton.language.extra import libdevice as real
     return real
+
+
+class HostOps:
+    """host[i]: the NumPy rule of node i (the nodes without a Triton kernel).  Subclasses say how
+    an input reaches the host (``to_host``) and how the result goes back (``from_host``)."""
+
+    def __init__(self, graph, seeds=None):
+        self.nodes = graph.nodes
+        self.seeds = seeds or {}
+
+    @staticmethod
+    def to_host(a):
+        return np.asarray(a)
+
+    @staticmethod
+    def from_host(out):
+        return out
+
+    def __getitem__(self, i):
+        n = self.nodes[i]
+        params = dict(n.params)
+        if i in self.seeds:
+            params["seed"] = self.seeds[i]
+        to_host, from_host = self.to_host, self.from_host
+
+        def run(*arrays):
+            out = n.prim.numpy(*[to_host(a) for a in arrays], **params)
+            return from_host(np.asarray(out))
+        return run

@@ -13,6 +13,7 @@ import sympy
 from ...ir.graph import Graph
 from ...ir.interpret import bind_symbols
 from ...ir.printer import print_graph
+from ...runtime import triton_interop as _interop
 from . import cache
 from .indexing import Layout
 
@@ -63,25 +64,6 @@ def input_layout(a):
     return Layout(tuple(a.shape), tuple(s // item for s in a.strides), 0)
 
 
-class HostOps:
-    """host[i]: the NumPy rule of node i (the nodes without a Triton kernel)."""
-
-    def __init__(self, graph, seeds=None):
-        self.nodes = graph.nodes
-        self.seeds = seeds or {}
-
-    def __getitem__(self, i):
-        n = self.nodes[i]
-        params = dict(n.params)
-        if i in self.seeds:
-            params["seed"] = self.seeds[i]
-
-        def run(*arrays):
-            out = n.prim.numpy(*[np.asarray(a) for a in arrays], **params)
-            return np.asarray(out)
-        return run
-
-
 def on_device(arrays):
     """Are these CUDA DeviceArrays (rather than NumPy arrays)?"""
     return bool(arrays) and getattr(arrays[0], "device_type", None) == "cuda"
@@ -108,7 +90,7 @@ class Compiled:
     def __call__(self, arrays, seeds=None, device=None):
         seeds = dict(zip(self.random_nodes, seeds)) if seeds else None
         if device is None and not on_device(arrays):
-            return self.module.call(list(arrays), HostOps(self.graph, seeds))
+            return self.module.call(list(arrays), _interop.HostOps(self.graph, seeds))
         from ...runtime import gpu_buffers
         device = arrays[0].device if arrays else device
         gpu_buffers.bind_device(device)
