@@ -1,6 +1,6 @@
 """A graph break inside a compiled training step: the MLP step (784-256-10, batch 64, Adam) that
 logs ``loss.item()`` between the forward and the backward, compiled in segments around the break
-(ember/frontend/compile_segments.py), against the same step eager and the step without the break
+(ember/compiler/compile_segments.py), against the same step eager and the step without the break
 compiled whole.
 
     python -m benchmarks.bench_breaks            # single-threaded (OpenBLAS, EMBER_NUM_THREADS)
@@ -25,7 +25,7 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 
 import ember  # noqa: E402
-from ember.frontend.compile import GraphBreakWarning  # noqa: E402
+from ember.compiler.compile import GraphBreakWarning  # noqa: E402
 
 
 def make_step(log, hidden=256):

@@ -71,7 +71,7 @@ def __getattr__(name):
     if name in ("save", "load"):
         return getattr(_lazy("serialization"), name)
     if name == "compile":
-        return _lazy("frontend.compile").compile
+        return _lazy("compiler.compile").compile
     if name in ("autocast", "is_autocast_enabled", "get_autocast_dtype", "OutOfMemoryError"):
         return getattr(_lazy("amp") if name != "OutOfMemoryError" else _lazy("cuda"), name)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")

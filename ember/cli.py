@@ -26,8 +26,8 @@ class CLIError(Exception):
 
 def _load(path):
     """A Program from a .ember file, or (for IR text) a Program with no state."""
-    from .ir.serialize import ProgramFormatError, load_program
-    from .ir.program import Program
+    from .jit.serialize import ProgramFormatError, load_program
+    from .jit.program import Program
     if not os.path.exists(path):
         raise CLIError(f"{path}: no such file")
     import zipfile
@@ -205,7 +205,7 @@ def cmd_run(args):
     import numpy as np
     from .frontend import dispatch
     from .ir.interpret import InputError
-    from .ir.trace import flatten
+    from .frontend.trace import flatten
     p = _load(args.file)
     given = {}
     for item in args.input:

@@ -46,7 +46,7 @@ def programs():
 def check_one(fn, inputs):
     import ember
     from ember.codegen.triton import TritonProgram
-    from ember.ir import TraceError, trace
+    from ember.jit import TraceError, trace
     from tests.codegen_triton.util import all_inputs
     try:
         fn(*inputs)

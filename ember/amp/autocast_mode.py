@@ -1,12 +1,12 @@
 """ember.autocast / ember.amp.autocast: a context manager and decorator that runs the ops of the
-policy (ember.amp.policy) in lower precision or float32, like torch.autocast."""
+policy (ember.frontend.autocast) in lower precision or float32, like torch.autocast."""
 from __future__ import annotations
 
 import functools
 import warnings
 
 from .. import dtypes as dt
-from .policy import AMP, DEFAULT_DTYPE, SUPPORTED_DTYPES
+from ..frontend.autocast import AMP, DEFAULT_DTYPE, SUPPORTED_DTYPES
 
 
 class autocast:
@@ -90,7 +90,7 @@ def clear_autocast_cache():
 
 def _cast(value, device_type, dtype):
     from ..frontend.tensor import Tensor
-    from .policy import tensor_device_type
+    from ..frontend.autocast import tensor_device_type
     if isinstance(value, Tensor):
         d = value.dtype
         if d.is_floating_point and d.name != "float64" and tensor_device_type(value) == device_type:

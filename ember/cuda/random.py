@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import random as _random
 
-_seeds = {}                   # device index -> [initial seed, offset of the next draw]
-_DEFAULT_SEED = 67280421310721    # PyTorch's default generator seed
+# device index -> [initial seed, offset of the next draw]: the state lives with the frontend's
+# random ops (a CUDA random op draws its seed there); this module is its user-facing API
+from ..frontend.creation import CUDA_SEEDS as _seeds, cuda_next_seed as next_seed, \
+    _cuda_seed_state as _state  # noqa: F401
 
 
 def _devices():
     from . import device_count
     return range(device_count())
-
-
-def _state(idx):
-    return _seeds.setdefault(idx, [_DEFAULT_SEED, 0])
 
 
 def manual_seed(seed):
@@ -41,13 +39,6 @@ def seed_all():
 def initial_seed():
     from . import current_device
     return _state(current_device())[0]
-
-
-def next_seed(device):
-    """The seed for the next random op on ``device`` (advances the generator)."""
-    st = _state(device)
-    st[1] += 1
-    return (st[0] * 0x9E3779B97F4A7C15 + st[1]) & ((1 << 63) - 1)
 
 
 def get_rng_state(device="cuda"):

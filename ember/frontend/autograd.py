@@ -122,6 +122,9 @@ class Node:
             if value is not None:
                 out._value = value
             out._grad_fn, out._requires_grad = self, True
+        if self.prim.vjp_needs:
+            return self.prim.vjp(g, out, *self.inputs, needs=tuple(e is not None for e in self.next),
+                                 **self.params)
         return self.prim.vjp(g, out, *self.inputs, **self.params)
 
     def release(self):
@@ -279,7 +282,7 @@ def _owned(g, taken):
 
 
 def _contiguous_device(d):
-    from ..runtime import gpu_eager
+    from ..codegen.triton import gpu_eager
     return gpu_eager.contiguous(d)
 
 
@@ -299,6 +302,8 @@ def on_device_of(array, like):
 def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, inputs=None,
                  allow_unused=False, accumulate=True):
     from .tensor import Tensor
+    if STATE.tracer is not None:   # a traced step that calls backward() itself (capture.py)
+        STATE.tracer.saw_backward = True
     if retain_graph is None:
         retain_graph = create_graph
     node_grads = {}   # id(node) -> list of grads per output

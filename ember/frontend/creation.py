@@ -285,6 +285,22 @@ class Generator:
 
 default_generator = Generator()
 
+# CUDA generators: device index -> [initial seed, offset of the next draw] (set through
+# ember.cuda.manual_seed & co., cuda/random.py); a CUDA random op draws its seed here
+CUDA_SEEDS = {}
+_CUDA_DEFAULT_SEED = 67280421310721    # PyTorch's default generator seed
+
+
+def _cuda_seed_state(device):
+    return CUDA_SEEDS.setdefault(device, [_CUDA_DEFAULT_SEED, 0])
+
+
+def cuda_next_seed(device):
+    """The seed for the next random op on CUDA device ``device`` (advances its generator)."""
+    st = _cuda_seed_state(device)
+    st[1] += 1
+    return (st[0] * 0x9E3779B97F4A7C15 + st[1]) & ((1 << 63) - 1)
+
 
 def manual_seed(seed):
     default_generator.manual_seed(seed)
@@ -319,8 +335,7 @@ def _random(prim, device, generator, **params):
     if device.type == "cuda" and STATE.tracer is None:
         from .device_ops import run_source
         if generator is None:
-            from ..cuda.random import next_seed
-            seed = next_seed(device.index)
+            seed = cuda_next_seed(device.index)
         else:
             seed = generator.next_seed()
         return run_source(prim, device, seed=seed, **params)
@@ -391,8 +406,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     device = check_device(device)
     dtype = dt.to_dtype(dtype) or dt.int64
     if device.type == "cuda" and generator is None:
-        from ..cuda.random import next_seed
-        rng = np.random.default_rng(next_seed(device.index))
+        rng = np.random.default_rng(cuda_next_seed(device.index))
     else:
         rng = np.random.default_rng(_gen(generator).next_seed())
     return _finish(_wrap(rng.permutation(n).astype(dtype.np)), False, device)

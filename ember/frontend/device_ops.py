@@ -101,7 +101,7 @@ def bind_on_device(prim, args, params):
     index = common_device(args[:1] if prim.name in _CPU_INDICES_OK else args)
     if index is None:
         return None
-    from ..runtime import gpu_eager
+    from ..codegen.triton import gpu_eager
     arrays = [to_device_array(a._data, index) for a in args]
     # the node records the device copies of CPU scalars, so the vjp's arithmetic stays on the
     # device (a scalar that requires grad keeps its own tensor, to keep its graph edge)
@@ -113,7 +113,7 @@ def bind_on_device(prim, args, params):
 
 def run_source(prim, device, **params):
     """A source primitive (full, arange, random) on a CUDA device; ``device`` is checked."""
-    from ..runtime import gpu_eager
+    from ..codegen.triton import gpu_eager
     out = gpu_eager.run(prim, [], params, device=device.index)
     return dispatch._new(out)
 
@@ -164,7 +164,7 @@ def copy_into(dst, src):
     if not on_cuda(dst):
         np.copyto(dst, to_host(src), casting="unsafe")
         return
-    from ..runtime import gpu_copy
+    from ..codegen.triton import gpu_copy
     gpu_copy.copy_into(dst, to_device_array(src, dst.device))
 
 
@@ -183,7 +183,7 @@ def copy_data(data):
         return data.copy()
     if data.is_c_contiguous():
         return data.copy()
-    from ..runtime import gpu_eager
+    from ..codegen.triton import gpu_eager
     return gpu_eager.contiguous(data)
 
 

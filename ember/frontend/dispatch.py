@@ -12,9 +12,11 @@ the failure in the user's terms).
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from ..ops.registry import ShapeError
+from ..ops.registry import FRONTEND, ShapeError
 from ..runtime import cpu as _cpu
 
 _ndarray = np.ndarray
@@ -23,11 +25,12 @@ _PARALLEL_MIN = _cpu.PARALLEL_MIN
 _asarray = np.asarray
 
 
-class _State:
-    """Process-wide mode switches, read on every op (plain attributes, no locking: like PyTorch's
-    grad mode they are per-thread in spirit; ember does not run ops from several threads)."""
+class _State(threading.local):
+    """Mode switches read on every op, one set per thread (like PyTorch's grad mode): a thread
+    that traces or turns grad off leaves the others' ops alone.  A new thread starts with grad
+    on and no tracer."""
     grad_enabled = True
-    tracer = None          # an ember.ir tracer while tracing, else None
+    tracer = None          # the frontend.trace Tracer while this thread traces, else None
     record_hook = None     # a callable(prim) used by tests to see which primitives an op binds
 
 
@@ -88,6 +91,15 @@ def bind(prim, *args, **params):
                 _record(prim, args, params, t)
                 break
     return t
+
+
+def _graph_vjp(graph):
+    from .graph_vjp import GraphVJP   # loaded by the autodiff pass's first use
+    return GraphVJP(graph)
+
+
+FRONTEND.bind = bind
+FRONTEND.graph_vjp = _graph_vjp
 
 
 def finish(prim, args, params, out):

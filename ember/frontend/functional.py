@@ -21,7 +21,7 @@ from ..shapes import broadcast_shapes
 from .device_ops import on_cuda
 from .dispatch import STATE, bind, wrap as _wrap
 from .tensor import Tensor
-from ..amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
+from .autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 _ndarray = np.ndarray
 _PARALLEL_MIN = _cpu.PARALLEL_MIN

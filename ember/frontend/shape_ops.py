@@ -13,7 +13,7 @@ from . import dispatch
 from .device_ops import on_cuda
 from .dispatch import STATE, bind
 from .tensor import Tensor, _dim
-from ..amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
+from .autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["view", "view_as", "reshape", "reshape_as", "permute", "transpose", "swapaxes",
            "swapdims", "t", "unsqueeze", "squeeze", "flatten", "unflatten", "expand", "expand_as",

@@ -263,7 +263,7 @@ class Tensor:
     # --- conversion to Python / NumPy ----------------------------------------------------------
     def _no_trace(self, what):
         if self._value is not None:
-            from ..ir.trace import data_dependent_error
+            from .trace import data_dependent_error
             data_dependent_error(what)
 
     def item(self):
@@ -350,8 +350,8 @@ class Tensor:
         # A CUDA tensor pickles its host values and the device, and is rebuilt on that device.
         if self.is_cuda:
             return (_rebuild, (np.ascontiguousarray(self._host()), self._requires_grad,
-                               self._is_param, str(self.device)))
-        return (_rebuild, (np.ascontiguousarray(self._data), self._requires_grad, self._is_param))
+                               str(self.device)))
+        return (_rebuild, (np.ascontiguousarray(self._data), self._requires_grad))
 
     def __deepcopy__(self, memo):
         from .device_ops import copy_data
@@ -389,13 +389,13 @@ class Tensor:
     def share_memory_(self):
         if self.is_cuda:        # PyTorch: a no-op for CUDA tensors (shared through CUDA IPC)
             return self
-        from ..multiprocessing.shared import share_memory_
+        from ..runtime.shared_memory import share_memory_
         return share_memory_(self)
 
     def is_shared(self):
         if self.is_cuda:        # PyTorch: always True for CUDA tensors
             return True
-        from ..multiprocessing.shared import is_shared
+        from ..runtime.shared_memory import is_shared
         return is_shared(self)
 
     def is_pinned(self):
@@ -425,14 +425,12 @@ class Tensor:
         return self._data.__dlpack_device__()
 
 
-def _rebuild(array, requires_grad, is_param, device=None):
+def _rebuild(array, requires_grad, device=None):
+    """Unpickling: a tensor over ``array`` (moved to ``device``); nn.Parameter has its own."""
     t = dispatch._new(array)
     if device is not None:
         from ..runtime.device import check_device
         t = dispatch._new(t.to(check_device(device))._data)
-    if is_param:
-        from ..nn.parameter import Parameter
-        return Parameter(t, requires_grad)
     t._requires_grad = requires_grad
     return t
 

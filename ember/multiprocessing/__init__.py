@@ -10,7 +10,7 @@ import multiprocessing
 from multiprocessing import *  # noqa: F401,F403  (the drop-in: same names as multiprocessing)
 
 from .reductions import init_reductions
-from .shared import is_shared, share_memory_
+from ..runtime.shared_memory import is_shared, share_memory_
 from .spawn import (ProcessContext, ProcessExitedException, ProcessRaisedException, spawn,
                     start_processes)
 

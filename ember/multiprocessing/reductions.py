@@ -16,7 +16,7 @@ from multiprocessing.reduction import DupFd, ForkingPickler
 
 import numpy as np
 
-from . import shared
+from ..runtime import shared_memory as shared
 
 
 def _rebuild_tensor(cls, dupfd, offset, shape, strides, dtype, requires_grad):

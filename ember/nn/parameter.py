@@ -38,12 +38,16 @@ class Parameter(Tensor):
     __str__ = __repr__
 
     def __reduce_ex__(self, protocol):
-        from ..frontend.tensor import _rebuild
         import numpy as np
         if self.is_cuda:   # host values + the device; rebuilt on that device
-            return (_rebuild, (np.ascontiguousarray(self._host()), self._requires_grad, True,
-                               str(self.device)))
-        return (_rebuild, (np.ascontiguousarray(self._data), self._requires_grad, True))
+            return (_rebuild_parameter, (np.ascontiguousarray(self._host()), self._requires_grad,
+                                         str(self.device)))
+        return (_rebuild_parameter, (np.ascontiguousarray(self._data), self._requires_grad))
+
+
+def _rebuild_parameter(array, requires_grad, device=None):
+    from ..frontend.tensor import _rebuild
+    return Parameter(_rebuild(array, False, device), requires_grad)
 
 
 class Buffer(Tensor):

@@ -114,19 +114,14 @@ def _conv_np(x, w, stride, padding, dilation, groups, out=None):
     return y.reshape((n, o) + out)
 
 
-def _needed(t):
-    """False only for an eager input that gets no gradient (a network's input images): its
-    gradient would be dropped, and for a first conv layer it costs as much as the weight's."""
-    from ..frontend.dispatch import STATE  # ops never imports frontend at import time
-    return STATE.tracer is not None or t._requires_grad or t._grad_fn is not None
-
-
-def _conv_vjp(g, out, x, w, stride, padding, dilation, groups):
+def _conv_vjp(g, out, x, w, stride, padding, dilation, groups, needs=(True, True)):
+    # needs (Primitive.vjp_needs): an input nobody wants a gradient for (a network's input
+    # images) is skipped; for a first conv layer it costs as much as the weight's gradient
     params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     gx = CONV_TRANSPOSE(g, w, output_padding=_output_padding(x.shape[2:], g.shape[2:], w.shape[2:],
                                                              stride, padding, dilation),
-                        **params) if _needed(x) else None
-    gw = CONV_WEIGHT(x, g, kernel=tuple(w.shape[2:]), **params) if _needed(w) else None
+                        **params) if needs[0] else None
+    gw = CONV_WEIGHT(x, g, kernel=tuple(w.shape[2:]), **params) if needs[1] else None
     return gx, gw
 
 
@@ -139,6 +134,7 @@ def _output_padding(in_size, out_size, kernel, stride, padding, dilation):
 CONV = define("conv", family="conv", infer=_infer_conv, numpy=_conv_np, vjp=_conv_vjp,
               triton="conv", params=_CONV_PARAMS,
               doc="N-d cross-correlation with symmetric zero padding, stride, dilation, groups")
+CONV.vjp_needs = True
 
 
 def transpose_out_size(size, k, stride, pad, dilation, output_padding):

@@ -23,6 +23,18 @@ from typing import Any, Callable
 REGISTRY: dict[str, "Primitive"] = {}
 
 
+class FrontendEntry:
+    """What ``ember.frontend`` installs here when it is imported (``frontend/dispatch.py``).  The
+    layers below the frontend (ops, ir, passes) never import it (docs/design.md), but two things
+    they offer run Tensor code: calling a primitive like a function, and evaluating vjp rules on
+    graph values (the autodiff pass)."""
+    bind = None         # bind(prim, *tensors, **params) -> Tensor
+    graph_vjp = None    # graph_vjp(graph) -> the autodiff pass's node builder (passes/autodiff.py)
+
+
+FRONTEND = FrontendEntry()
+
+
 class ShapeError(RuntimeError):
     """Raised by infer rules; the message names the op, the shapes and the dtypes involved."""
 
@@ -62,13 +74,15 @@ class Primitive:
     # require grad (mul reads a only for b's gradient); None: every input of a saving primitive.
     # Backward's in-place version check skips inputs that are not read, like PyTorch's.
     needs_input: Callable | None = None
+    # the vjp takes needs=(bool per input): whether that input's gradient is wanted, so it can skip
+    # work nobody reads (conv's input gradient for a network's first layer)
+    vjp_needs: bool = False
 
     def __repr__(self):
         return f"<primitive {self.name}>"
 
     def __call__(self, *args, **params):  # so a primitive can be called like a function
-        from ..frontend.dispatch import bind  # ops never imports frontend at import time
-        return bind(self, *args, **params)
+        return FRONTEND.bind(self, *args, **params)
 
 
 def define(name, *, family, infer, numpy, vjp=None, triton=None, is_view=False,

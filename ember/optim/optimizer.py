@@ -23,6 +23,7 @@ from itertools import chain
 import numpy as np
 
 from ..frontend.autograd import enable_grad, set_grad_enabled
+from ..frontend.capture import Capturable
 from ..frontend.dispatch import STATE
 from ..frontend.tensor import Tensor
 
@@ -165,7 +166,7 @@ def adam_moments_(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, weight_dec
     return grad
 
 
-class Optimizer:
+class Optimizer(Capturable):
     """Base class of all optimizers (``torch.optim.Optimizer``)."""
 
     def __init__(self, params, defaults):
@@ -278,6 +279,9 @@ class Optimizer:
 
     # --- gradients -----------------------------------------------------------------------------
     def zero_grad(self, set_to_none=True):
+        if STATE.tracer is not None:   # the capture protocol (frontend/capture.py)
+            STATE.tracer.note_zero_grad([p for g in self.param_groups for p in g["params"]],
+                                        set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -294,6 +298,24 @@ class Optimizer:
 
     def step(self, closure=None):
         raise NotImplementedError
+
+    # --- the capture protocol (frontend/capture.py): what ember.compile captures and guards ---
+    _capture_kind = "optimizer"
+
+    def _capture_tensors(self):
+        return [(None, p, "const") for g in self.param_groups for p in g["params"]
+                if isinstance(p, Tensor)]
+
+    def _capture_guards(self):
+        out = []
+        for gi, group in enumerate(self.param_groups):
+            for k, v in group.items():
+                if k != "params" and isinstance(v, (bool, int, float, tuple, type(None))):
+                    out.append((f"param_groups[{gi}][{k!r}]", v,
+                                k if v.__class__ is float else None))
+        out.append(("state (number of entries)",
+                    sum(len(st) for st in self.state.values()), None))
+        return out
 
     def _params_with_grad(self, group, *buffers, new_state=zero_buffers):
         """(param, state) for each of the group's params that has a gradient.  A param seen for

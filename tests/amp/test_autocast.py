@@ -6,7 +6,7 @@ import pytest
 
 import ember
 import ember.nn.functional as EF
-from ember.amp import policy
+from ember.frontend import autocast as policy
 from tests.helpers import need_torch, to_torch, assert_close
 
 torch = need_torch()
@@ -219,7 +219,7 @@ def test_policy_tables_are_consistent():
 
 
 def test_compiled_function_traces_casts_and_guards_on_autocast_state():
-    """Fix in ember/frontend/compile.py: the autocast state is part of the compile guard."""
+    """Fix in ember/compiler/compile.py: the autocast state is part of the compile guard."""
     def f(x, y):
         return x @ y
     cf = ember.compile(f)

@@ -5,7 +5,7 @@ import pytest
 
 import ember
 from ember.codegen.triton import TritonProgram
-from ember.ir import TraceError, trace
+from ember.jit import TraceError, trace
 
 from .util import all_inputs, check
 

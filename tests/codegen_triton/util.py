@@ -1,7 +1,7 @@
 import numpy as np
 
 from ember.codegen.triton import TritonProgram
-from ember.ir import trace
+from ember.jit import trace
 from tests.helpers import all_inputs  # noqa: F401  (re-exported to the tests here)
 
 

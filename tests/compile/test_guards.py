@@ -6,7 +6,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember.frontend.compile import CompileError, GraphBreakWarning, RecompileLimitWarning, config
+from ember.compiler.compile import CompileError, GraphBreakWarning, RecompileLimitWarning, config
 from tests.compile.models import data, make, train_step_fn
 from tests.helpers import assert_close
 

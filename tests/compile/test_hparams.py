@@ -7,7 +7,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember.frontend.compile import GraphBreakWarning
+from ember.compiler.compile import GraphBreakWarning
 from tests.compile.models import data, mlp
 from tests.helpers import assert_close
 

@@ -1,4 +1,4 @@
-"""Graph breaks run in compiled segments (ember/frontend/compile_segments.py): the tensor work
+"""Graph breaks run in compiled segments (ember/compiler/compile_segments.py): the tensor work
 before and after ``.item()`` / ``if tensor`` / ``.tolist()`` is compiled, every call gives eager's
 numbers (values, gradients, parameters and optimizer state after several steps, the random
 stream), paths that differ per call are recorded and replayed, and the break is reported once."""
@@ -9,7 +9,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember.frontend.compile import CompileError, GraphBreakWarning, config
+from ember.compiler.compile import CompileError, GraphBreakWarning, config
 from tests.compile.models import data, make
 from tests.helpers import assert_close
 

@@ -1,4 +1,4 @@
-"""Predicted step memory of compiled programs (ember.cuda.memory_plan.predict), checked on the
+"""Predicted step memory of compiled programs (ember.compiler.memory_plan.predict), checked on the
 CPU against the NumPy backend's planned buffers and tracemalloc-measured allocations."""
 import gc
 import tracemalloc
@@ -7,7 +7,7 @@ import pytest
 
 import ember
 import ember.nn as nn
-from ember.cuda.memory_plan import predict
+from ember.compiler.memory_plan import predict
 
 
 def _pointwise(x, w):
@@ -87,7 +87,7 @@ def test_graph_break_has_no_plan():
 
 
 def test_compile_result_has_memory_plan_method():
-    """ember.compile(fn).memory_plan(*inputs) and the OptimizedModule form (frontend/compile.py)."""
+    """ember.compile(fn).memory_plan(*inputs) and the OptimizedModule form (compiler/compile.py)."""
     x, w = ember.randn(32, 16), ember.randn(16, 8)
     p = ember.compile(_pointwise).memory_plan(x, w)
     assert p.arena_bytes == 32 * 8 * 4 and p.output_bytes == 32 * 4

@@ -7,7 +7,7 @@ import pytest
 
 import ember
 from ember.codegen.triton.compile_backend import TritonModule
-from ember.ir import trace
+from ember.jit import trace
 from ember.runtime import cuda as rt
 
 from .conftest import fake_only

@@ -1,4 +1,4 @@
-"""The eager GPU executor (ember.runtime.gpu_eager) on FakeRuntime device arrays, kernels through
+"""The eager GPU executor (ember.codegen.triton.gpu_eager) on FakeRuntime device arrays, kernels through
 the Triton interpreter: the kernel cache, strided inputs read in place, 0-d/empty tensors,
 integer/bool dtypes, the host fallback, and copy_into (strided writes)."""
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 import ember
 from ember.ops.registry import REGISTRY as P
 from ember.runtime import cuda as rt
-from ember.runtime import gpu_copy, gpu_eager
+from ember.codegen.triton import gpu_copy, gpu_eager
 
 
 from .conftest import fake_only

@@ -1,5 +1,5 @@
 """Every row of the op sample table (with its strided "T"/"step" layouts), run primitive by
-primitive through the eager GPU executor (``ember.runtime.gpu_eager.run``) on FakeRuntime device
+primitive through the eager GPU executor (``ember.codegen.triton.gpu_eager.run``) on FakeRuntime device
 arrays (host memory, kernels through the Triton interpreter), equals the reference interpreter
 (the NumPy rules).
 
@@ -11,10 +11,10 @@ import pytest
 
 import ember
 from ember.codegen.triton import concretize
-from ember.ir import TraceError, trace
+from ember.jit import TraceError, trace
 from ember.ir.interpret import bind_symbols
 from ember.runtime import cuda as rt
-from ember.runtime import gpu_eager
+from ember.codegen.triton import gpu_eager
 
 from tests.ops.harness import storage_for, view_of
 

@@ -5,7 +5,7 @@ import pytest
 
 from ember.ops.registry import REGISTRY as P
 from ember.runtime import cuda as rt
-from ember.runtime import gpu_eager
+from ember.codegen.triton import gpu_eager
 from ember.runtime.gpu_views import reshape_strides
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import ember
-from ember.ir import TraceError, parse_graph, print_graph, trace, verify
-from ember.ir.trace import flatten
+from ember.ir import parse_graph, print_graph, verify
+from ember.jit import TraceError, trace
+from ember.frontend.trace import flatten
 from tests.helpers import all_inputs, assert_close
 
 samples = pytest.importorskip("tests.ops.samples")

@@ -11,8 +11,9 @@ import pytest
 
 import ember
 import ember.nn as nn
-from ember.ir import ProgramFormatError, print_graph
-from ember.ir.serialize import FORMAT_VERSION
+from ember.ir import print_graph
+from ember.jit import ProgramFormatError
+from ember.jit.serialize import FORMAT_VERSION
 from tests.helpers import assert_close
 
 
@@ -140,7 +141,7 @@ def test_save_is_atomic(saved, tmp_path, monkeypatch):
 
     def boom(*a, **k):
         raise OSError("disk full")
-    import ember.ir.serialize as S
+    import ember.jit.serialize as S
     monkeypatch.setattr(S.os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
         p.save(path)

@@ -10,7 +10,8 @@ import pytest
 
 import ember
 import ember.nn as nn
-from ember.ir import InputError, TraceError, parse_graph, print_graph, trace, verify
+from ember.ir import InputError, parse_graph, print_graph, verify
+from ember.jit import TraceError, trace
 from tests.helpers import assert_close, need_torch, to_torch
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import ember
 import ember.multiprocessing as mp
-from ember.multiprocessing import shared
+from ember.runtime import shared_memory as shared
 
 pytestmark = pytest.mark.hard_timeout(30)
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 import ember
 from tests.optim.test_optimizers import CONFIGS, _ids
 
-trace = pytest.importorskip("ember.ir.trace")
+trace = pytest.importorskip("ember.frontend.trace")
 interpret = pytest.importorskip("ember.ir.interpret")
 
 

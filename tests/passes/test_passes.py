@@ -3,7 +3,7 @@ import numpy as np
 
 import ember
 import ember.nn.functional as F
-from ember.ir import trace
+from ember.jit import trace
 from ember.ir.interpret import Interpreter
 from ember.passes import run_pipeline
 from ember.passes.fusion import format_groups

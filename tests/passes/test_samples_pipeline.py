@@ -6,9 +6,9 @@ import pytest
 
 import ember
 from ember.codegen.numpy_backend import CompiledModule, generate
-from ember.ir import TraceError, trace
+from ember.jit import TraceError, trace
 from ember.ir.interpret import Interpreter
-from ember.ir.trace import flatten
+from ember.frontend.trace import flatten
 from ember.passes import run_pipeline
 from ember.passes.autodiff import autodiff
 from tests.helpers import all_inputs, assert_close

@@ -56,7 +56,7 @@ class TritonModule:
                 for a in arrays]
 
     def run_on_device(self, arrays, device, seeds=()):
-        from ...runtime.gpu_copy import copy_into
+        from .gpu_copy import copy_into
         on_dev = self.device_arrays(arrays, device)
         outs, muts = self.program.run(on_dev, list(seeds) if seeds else None)
         where = dict(zip(self.graph.inputs, arrays))

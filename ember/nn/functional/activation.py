@@ -9,7 +9,7 @@ from ... import dtypes as dt
 from ...frontend import functional as F
 from ...frontend.inplace import write
 from ...frontend.tensor import Tensor
-from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
+from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_",
            "celu", "celu_", "gelu", "silu", "mish", "hardtanh", "hardtanh_", "hardsigmoid",

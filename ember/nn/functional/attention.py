@@ -18,7 +18,7 @@ from ...frontend.tensor import Tensor
 from .activation import softmax
 from .dropout import dropout
 from .linear import linear
-from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
+from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 

@@ -12,7 +12,7 @@ from ... import ops as P
 from ...frontend.dispatch import bind
 from ...frontend.tensor import Tensor
 from ...frontend import functional as _F
-from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
+from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold"]

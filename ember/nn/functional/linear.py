@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...frontend import functional as F
-from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
+from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["linear", "bilinear"]
 

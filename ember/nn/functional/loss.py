@@ -15,7 +15,7 @@ from ...frontend.dispatch import STATE
 from ...frontend.tensor import Tensor
 from .activation import log_softmax, logsigmoid
 from .distance import pairwise_distance
-from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
+from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",

@@ -10,7 +10,7 @@ from ...frontend import functional as F
 from ...frontend.autograd import no_grad
 from ...frontend.inplace import write
 from ...shapes import prod
-from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
+from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm",
            "local_response_norm"]

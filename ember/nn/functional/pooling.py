@@ -19,7 +19,7 @@ from ...frontend.tensor import Tensor
 from ...frontend import functional as _F
 from ...ops.conv import conv_out_size
 from .conv import _tuple, _index_tensor
-from ...amp.policy import AMP as _AMP  # autocast hook: one attribute read when off
+from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",

@@ -8,6 +8,8 @@ from collections import OrderedDict, namedtuple
 
 from ... import dtypes as dt
 from ...frontend.autograd import no_grad
+from ...frontend.capture import Capturable
+from ...frontend.dispatch import STATE
 from ...frontend.tensor import Tensor
 from ...runtime.device import check_device
 from ..parameter import Buffer, Parameter
@@ -61,7 +63,7 @@ def _forward_unimplemented(self, *input):
                               'function')
 
 
-class Module:
+class Module(Capturable):
     """Base class of every layer.  Subclasses call ``super().__init__()`` before assigning
     parameters or submodules, and define ``forward``."""
 
@@ -363,6 +365,8 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
+        if STATE.tracer is not None:   # the capture protocol (frontend/capture.py)
+            STATE.tracer.note_zero_grad(self.parameters(), set_to_none)
         for p in self.parameters():
             if p.grad is not None:
                 if set_to_none:
@@ -375,6 +379,17 @@ class Module:
                     else:
                         g.requires_grad_(False)
                     g.zero_()
+
+    # --- the capture protocol (frontend/capture.py): what ember.compile captures and guards ---
+    _capture_kind = "module"
+
+    def _capture_tensors(self):
+        return [(q, p, "param") for q, p in self.named_parameters()] + \
+            [(q, b, "buffer") for q, b in self.named_buffers() if b is not None]
+
+    def _capture_guards(self):
+        return [(f"{name}.training" if name else "training", m.training, None)
+                for name, m in self.named_modules()]
 
     def share_memory(self):
         return self._apply(lambda t: t.share_memory_())
@@ -768,8 +783,8 @@ class Module:
         return main_str
 
     def compile(self, *args, **kwargs):
-        from ...frontend.compile import compile as _compile
-        self._compiled_call_impl = _compile(self._call_impl, *args, **kwargs)
+        import ember   # the public entry: compile sits above nn (docs/design.md)
+        self._compiled_call_impl = ember.compile(self._call_impl, *args, **kwargs)
 
 
 def _with_module(hook, module, *args, **kwargs):

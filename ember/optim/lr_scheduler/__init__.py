@@ -9,8 +9,7 @@ The package's parts: ``base`` (LRScheduler and the shared helpers), ``step`` (fa
 schedulers), ``cosine``, ``cyclic`` (OneCycleLR, CyclicLR), ``plateau`` (ReduceLROnPlateau) and
 ``composite`` (SequentialLR, ChainedScheduler).  Every scheduler class is re-exported here and
 reports this package as its ``__module__``, so pickles name ``ember.optim.lr_scheduler.<Class>``
-as they did when this was one module (and ``compile``'s StepRecorder, which patches the ``step``
-of every class found in this namespace, still finds them all).
+as they did when this was one module.
 """
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import warnings
 from functools import wraps
 from weakref import ref
 
+from ...frontend.capture import Capturable, scheduler_step
 from ...frontend.tensor import Tensor
 from ..optimizer import Optimizer
 
@@ -60,10 +61,19 @@ def _restore_callable(fn, saved):
         fn.__dict__.update(saved)
 
 
-class LRScheduler:
+class LRScheduler(Capturable):
     """Base class: call ``step()`` after ``optimizer.step()`` once per epoch (or iteration)."""
     _get_lr_called_within_step = False
     _is_initial = False
+    _capture_kind = "scheduler"    # the capture protocol (frontend/capture.py)
+
+    def __init_subclass__(cls, **kwargs):
+        # every step() goes through the compiler's recorder while a step is traced (user
+        # subclasses' included): a compiled function replays scheduler steps in order
+        super().__init_subclass__(**kwargs)
+        step = vars(cls).get("step")
+        if step is not None and not getattr(step, "_capture_wrapped", False):
+            cls.step = scheduler_step(step)
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
@@ -115,22 +125,23 @@ class LRScheduler:
     def get_lr(self):
         raise NotImplementedError
 
+    @scheduler_step
     def step(self, epoch=None):
         if self._step_count == 1:
             if not hasattr(self.optimizer.step, "_wrapped_by_lr_sched"):
                 warnings.warn("Seems like `optimizer.step()` has been overridden after learning "
                               "rate scheduler initialization. Please, make sure to call "
                               "`optimizer.step()` before `lr_scheduler.step()`.", UserWarning,
-                              stacklevel=2)
+                              stacklevel=3)
             elif not getattr(self.optimizer, "_opt_called", False):
                 warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
                               "In PyTorch 1.1.0 and later, you should call them in the opposite "
                               "order: `optimizer.step()` before `lr_scheduler.step()`.  Failure to "
                               "do this will result in PyTorch skipping the first value of the "
-                              "learning rate schedule.", UserWarning, stacklevel=2)
+                              "learning rate schedule.", UserWarning, stacklevel=3)
         self._step_count += 1
         if epoch is not None:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=3)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):

@@ -24,7 +24,7 @@ import signal
 import time
 import weakref
 
-from ember.multiprocessing import shared
+from ember.runtime import shared_memory as shared
 
 from .pin_memory import pin_memory
 from .single_process import _BaseDataLoaderIter

@@ -8,7 +8,7 @@ strides, dtype)``.  Arrays that are not in the arena yet are copied in (small on
 is only the skeleton: a few hundred bytes for an image batch.
 
 Main side.  ``BatchReceiver`` maps each segment once (``/proc/<worker>/fd/<fd>``, see
-ember.multiprocessing.shared) and rebuilds the batch as views of it: zero copies.  Each (batch,
+ember.runtime.shared_memory) and rebuilds the batch as views of it: zero copies.  Each (batch,
 segment) pair gets its own NumPy "slab" object that all of the batch's tensors hang from; when the
 user drops the batch the slab dies and a finalizer queues the segment's release, which the next
 task message to that worker carries.  A worker reuses a segment only when the parent released it
@@ -28,7 +28,7 @@ import numpy as np
 
 from ember.frontend import dispatch
 from ember.frontend.tensor import Tensor
-from ember.multiprocessing import shared
+from ember.runtime import shared_memory as shared
 from ember.shapes import prod
 
 INLINE_BYTES = 16 * 1024   # smaller arrays are pickled inline

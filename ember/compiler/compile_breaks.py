@@ -1,4 +1,4 @@
-"""Graph breaks and compile errors of ``ember.compile`` (frontend/compile.py): a trace that hits
+"""Graph breaks and compile errors of ``ember.compile`` (compiler/compile.py): a trace that hits
 data-dependent Python makes its variant run in compiled segments around the break
 (compile_segments.py; eager when ``config.segment_breaks`` is off), reported once, or raises under
 fullgraph=True."""
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import warnings
 
-from .tensor import Tensor
+from ..frontend.tensor import Tensor
 
 
 class CompileError(RuntimeError):
@@ -26,7 +26,7 @@ def user_stacklevel():
     """The ``stacklevel`` that makes a warning issued by the caller point at the innermost frame
     outside ember (the user's line) instead of at ember's own code."""
     import sys
-    from ..ir.trace import _inside_ember
+    from ..frontend.trace import _inside_ember
     f, level = sys._getframe(1), 1     # stacklevel 1: the caller of warnings.warn
     while f is not None and _inside_ember(f.f_code.co_filename):
         f, level = f.f_back, level + 1

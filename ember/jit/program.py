@@ -9,10 +9,10 @@ import numpy as np
 from ..frontend import dispatch
 from ..frontend.dispatch import STATE
 from ..frontend.tensor import Tensor
-from .interpret import InputError, Interpreter
-from .printer import print_graph
-from .trace import TraceError, Tracer, flatten, tracing, unflatten
-from .verify import verify
+from ..ir.interpret import InputError, Interpreter
+from ..ir.printer import print_graph
+from ..frontend.trace import TraceError, Tracer, flatten, tracing, unflatten
+from ..ir.verify import verify
 
 
 class Program:

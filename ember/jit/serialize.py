@@ -20,7 +20,7 @@ import zipfile
 import numpy as np
 
 from .. import dtypes as dt
-from .meta import format_relation, format_type
+from ..ir.meta import format_relation, format_type
 
 FORMAT = "ember-program"
 FORMAT_VERSION = 1
@@ -71,7 +71,7 @@ def _sha(b):
 
 
 def save_program(program, path):
-    from .printer import assign_names, print_graph
+    from ..ir.printer import assign_names, print_graph
     g = program.graph
     text = print_graph(g).encode()
     names = assign_names(g)
@@ -164,10 +164,10 @@ def _open(path):
 def load_program(path):
     """Load a saved Program; it runs without the Python code it was traced from."""
     from ..frontend import dispatch
-    from .meta import IRSyntaxError
-    from .parser import parse_graph
+    from ..ir.meta import IRSyntaxError
+    from ..ir.parser import parse_graph
     from .program import Program
-    from .verify import VerifyError, verify
+    from ..ir.verify import VerifyError, verify
     manifest, text, blob = _open(path)
     try:
         graph = verify(parse_graph(text))

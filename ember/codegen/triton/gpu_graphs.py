@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cuda as _cuda
-from . import gpu_buffers
+from ...runtime import cuda as _cuda
+from ...runtime import gpu_buffers
 
 _WARM = "warm"
 
@@ -130,5 +130,5 @@ def _copy_out(o):
     from . import gpu_eager
     if o.is_c_contiguous():
         return gpu_eager._clone(o)
-    from .. import dtypes as dt
+    from ... import dtypes as dt
     return gpu_eager.run(gpu_eager._CONVERT, [o], {"dtype": dt.from_numpy_dtype(o.dtype)})

@@ -21,13 +21,13 @@ import sys
 import numpy as np
 
 from .. import dtypes as dt
-from ..frontend import dispatch
-from ..frontend.dispatch import STATE
-from ..frontend.tensor import Tensor
+from . import dispatch
+from .dispatch import STATE
+from .tensor import Tensor
 from ..ops.registry import Meta
 from ..shapes import ShapeEnv, SymDim, as_expr, is_sym, prod
 from ..shapes import sympy   # imported on first use: static shapes never need it
-from .graph import Graph, Node
+from ..ir.graph import Graph, Node
 
 _EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # frames in these libraries are never "the user's line" (NumPy calls back into tensors)
@@ -176,6 +176,8 @@ def _static(shape):
 
 
 class Tracer:
+    saw_backward = False     # set by autograd.run_backward while this tracer is active
+
     def __init__(self, graph=None, env=None):
         self.graph = graph if graph is not None else Graph()
         self.env = env if env is not None else ShapeEnv()
@@ -184,7 +186,7 @@ class Tracer:
 
     # --- lifting eager tensors into graph inputs ----------------------------------------------
     def _unique(self, name):
-        from .printer import py_name
+        from ..ir.printer import py_name
         name = base = py_name(name)
         i = 1
         while name in self.names:
@@ -237,6 +239,9 @@ class Tracer:
             t.__dict__.clear()
             t.__dict__.update(saved)
 
+    def note_zero_grad(self, params, set_to_none):
+        """Module/Optimizer.zero_grad() ran while tracing (the capture protocol, capture.py)."""
+
     # --- the bind hook ------------------------------------------------------------------------
     def bind(self, prim, args, params):
         env = self.env
@@ -283,7 +288,7 @@ class Tracer:
 
     # --- in-place writes ----------------------------------------------------------------------
     def write(self, target, result):
-        from ..frontend.inplace import _unview
+        from .inplace import _unview
         if target._value is None:
             self.lift(target)
         elif target._base is not None and "_tver" in target.__dict__ and \

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes as dt
-from . import cuda as _cuda
-from .gpu_views import view_layout
+from ... import dtypes as dt
+from ...runtime import cuda as _cuda
+from ...runtime.gpu_views import view_layout
 
 MAX_DIMS = 8
 _BITS = {1: np.dtype(np.int8), 2: np.dtype(np.int16), 4: np.dtype(np.int32), 8: np.dtype(np.int64)}
@@ -29,7 +29,7 @@ def copy_into(dst, src):
     """Write ``src`` (a DeviceArray broadcastable to ``dst``'s shape) into ``dst`` (any strides),
     casting to ``dst``'s dtype.  Returns ``dst``."""
     from . import gpu_eager
-    from ..ops.registry import REGISTRY
+    from ...ops.registry import REGISTRY
     if src.dtype != dst.dtype:
         src = gpu_eager.run(REGISTRY["convert"], [src], {"dtype": dt.from_numpy_dtype(dst.dtype)})
     elif src.buffer is dst.buffer and _overlap(dst, src):   # x[1:] = x[:-1]: read first
@@ -100,7 +100,7 @@ def _strided(dst, src):
     sizes = [n for n, _, _ in dims]
     d_st = [a for _, a, _ in dims]
     s_st = [b for _, _, b in dims]
-    from . import gpu_buffers
+    from ...runtime import gpu_buffers
     kernel = _copy_kernel()
     n = dst.size
     block = 1024 if n >= 1024 else max(16, 1 << (n - 1).bit_length())

@@ -1,4 +1,4 @@
-"""Signatures and guards of ``ember.compile`` (frontend/compile.py): what a cached variant is
+"""Signatures and guards of ``ember.compile`` (compiler/compile.py): what a cached variant is
 keyed on (argument signatures, module/optimizer/autocast state, captured tensors, symbolic sizes),
 the lookup that checks them, and why a call did not fit (a recompile reason)."""
 from __future__ import annotations
@@ -8,14 +8,19 @@ import types
 
 import numpy as np
 
-from .tensor import Tensor
+from ..frontend.capture import Capturable
+from ..frontend.tensor import Tensor
 
 _SCALARS = (bool, int, float, str, type(None))
 
 
+def _kind(obj):
+    """The capture-protocol kind of obj ("module", "optimizer", "scheduler"), else None."""
+    return obj._capture_kind if isinstance(obj, Capturable) else None
+
+
 def _is_module(obj):
-    return hasattr(obj, "named_parameters") and hasattr(obj, "named_buffers") and \
-        hasattr(obj, "training")
+    return _kind(obj) == "module"
 
 
 def _arg_sig(a):
@@ -45,15 +50,13 @@ def _describe(sig):
 def _reached_objects(fn):
     """Modules, optimizers and schedulers the function reaches through its globals, closure,
     bound self (and one level of that self's attributes): their flags are guarded."""
-    from ..optim.optimizer import Optimizer
     seen, out = set(), []
 
     def add(o, depth):
         if id(o) in seen:
             return
         seen.add(id(o))
-        if _is_module(o) or isinstance(o, Optimizer) or type(o).__name__.endswith("LR") or \
-                hasattr(o, "optimizer") and hasattr(o, "last_epoch"):
+        if isinstance(o, Capturable):
             out.append(o)
         elif depth > 0 and hasattr(o, "__dict__") and not isinstance(o, (type, types.ModuleType)):
             for v in list(vars(o).values()):
@@ -95,22 +98,11 @@ def _state_guard(objs):
     param_groups key it is (None otherwise): a variant drops the keys that are runtime inputs."""
     vals, labels, keys = [], [], []
     for o in objs:
-        if _is_module(o):
-            for name, m in o.named_modules():
-                vals.append(m.training)
-                labels.append(f"{type(o).__name__}{'.' + name if name else ''}.training")
-                keys.append(None)
-        elif hasattr(o, "param_groups"):
-            for gi, group in enumerate(o.param_groups):
-                for k, v in group.items():
-                    if k != "params" and isinstance(v, (bool, int, float, tuple, type(None))):
-                        vals.append(v)
-                        labels.append(f"{type(o).__name__}.param_groups[{gi}][{k!r}]")
-                        keys.append(k if v.__class__ is float else None)
-            vals.append(sum(len(st) for st in o.state.values()))
-            labels.append(f"{type(o).__name__}: number of optimizer state entries")
-            keys.append(None)
-    from ..amp.policy import AMP   # casts are traced in: a program holds for one autocast state
+        for label, val, key in o._capture_guards():
+            vals.append(val)
+            labels.append(f"{type(o).__name__}.{label}")
+            keys.append(key)
+    from ..frontend.autocast import AMP   # casts are traced in: a program holds for one autocast state
     vals.append(AMP.key())
     labels.append("autocast state (device types enabled, dtypes)")
     keys.append(None)
@@ -195,7 +187,7 @@ def _sig_matches(want, got, env):
 
 
 def _user_site():
-    from ..ir.trace import user_frame
+    from ..frontend.trace import user_frame
     f = user_frame(2)
     return f"{f.f_code.co_filename}:{f.f_lineno}" if f is not None else "<unknown>"
 
@@ -295,7 +287,7 @@ class GuardChecks:
         return _lifted_mismatch(v) or "a symbolic size broke a guard of the compiled program"
 
     def _arg_names(self, n):
-        from ..ir.program import _input_names
+        from ..jit.program import _input_names
         return _input_names(self.fn, n)
 
     def _changed_hparams(self, state):

@@ -40,16 +40,16 @@ from .compile_guards import (GuardChecks, Variant, _describe, _flatten_args, _gu
                              _reached_objects, _state_guard, _user_site)
 from .compile_hparams import hp_array, replay
 from .compile_segments import Segments
-from .dispatch import STATE, _new
+from ..frontend.dispatch import STATE, _new
 
-# the public names; cuda/memory_plan.py also reads _flatten_args, _reached_objects, _state_guard,
+# the public names; compiler/memory_plan.py also reads _flatten_args, _reached_objects, _state_guard,
 # _guarded and Variant from here (they live in compile_guards.py)
 __all__ = ["compile", "config", "stats", "CompileError", "GraphBreakWarning",
            "RecompileLimitWarning", "CompiledFunction", "OptimizedModule", "Variant"]
 
 
 class Config:
-    """Switches (``ember.frontend.compile.config``); environment variables set the defaults."""
+    """Switches (``ember.compiler.compile.config``); environment variables set the defaults."""
     log_recompiles = os.environ.get("EMBER_LOG_RECOMPILES", "") not in ("", "0")
     log_graph_breaks = True
     recompile_limit = int(os.environ.get("EMBER_RECOMPILE_LIMIT", "8"))
@@ -176,8 +176,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
 
     def memory_plan(self, *args, **kwargs):
         """Predicted memory of one call on these inputs, without running it (MemoryPrediction:
-        peak_bytes, arena_bytes, output_bytes, ...; see ember/cuda/memory_plan.py)."""
-        from ..cuda.memory_plan import predict
+        peak_bytes, arena_bytes, output_bytes, ...; see ember/compiler/memory_plan.py)."""
+        from .memory_plan import predict
         return predict(self, *args, **kwargs)
 
     def mark_dynamic(self, arg, dims):
@@ -289,7 +289,7 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
             drawn = [g.next_seed() for g in v.draws]
             seeds = [drawn[k] for k in v.seed_pos]
         elif mod.n_seeds:
-            from .creation import default_generator
+            from ..frontend.creation import default_generator
             seeds = [default_generator.next_seed() for _ in range(mod.n_seeds)]
         else:
             seeds = ()
@@ -330,14 +330,14 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
             for sched, a, kw in v.replay:
                 sched.step(*a, **kw)
         v.ran = True
-        from ..ir.trace import unflatten
+        from ..frontend.trace import unflatten
         return unflatten(v.out_spec, wrapped)
 
     def _run_differentiable(self, v, flat):
         """Forward through the compiled forward program inside an autograd Function whose backward
         runs the program the autodiff pass derived (it recomputes the forward values it needs)."""
-        from ..ir.trace import unflatten
-        from .autograd import Function
+        from ..frontend.trace import unflatten
+        from ..frontend.autograd import Function
         tensors = []
         for kind, x in v.sources:
             if kind == "arg":
@@ -434,7 +434,7 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
     def program(self, variant=-1):
         """The traced graph of a variant as a saveable ember.jit Program (state = current values
         of the captured tensors)."""
-        from ..ir.program import Program
+        from ..jit.program import Program
         v = self.variants[variant]
         if v.graph is None:
             why = ("it runs in segments around graph breaks: see code() and explain()"

@@ -51,8 +51,8 @@ import weakref
 import numpy as np
 
 from .compile_breaks import CompileError, GraphBreakWarning, user_stacklevel
-from .dispatch import STATE
-from .tensor import Tensor
+from ..frontend.dispatch import STATE
+from ..frontend.tensor import Tensor
 
 # keys the IR tracer's lift() pops; a segment keeps the autograd ones (history across a break)
 _AUTOGRAD_KEYS = ("_grad_fn", "_out_idx", "_hooks", "_retains_grad", "grad")
@@ -203,8 +203,8 @@ def _tracer_classes():
     global _CLASSES
     if _CLASSES is not None:
         return _CLASSES
-    from ..ir.trace import Tracer, TraceError, traced_result
-    from . import dispatch
+    from ..frontend.trace import Tracer, TraceError, traced_result
+    from ..frontend import dispatch
 
     class RecordTracer(Tracer):
         """The IR tracer, logging every lift and bind as an event of the segment."""
@@ -352,7 +352,7 @@ def _tracer_classes():
                         if STATE.tracer is not None:
                             STATE.tracer.write(target, result)
                         else:
-                            from .inplace import write
+                            from ..frontend.inplace import write
                             write(target, result)
                         return
             self.in_write = True
@@ -386,8 +386,8 @@ class SegmentRun:
     # --- installing ---------------------------------------------------------------------------
     def __enter__(self):
         import sys
-        from ..ir.trace import TracedData
-        from . import dispatch
+        from ..frontend.trace import TracedData
+        from ..frontend import dispatch
         trace = sys.modules[TracedData.__module__]
         run = self
         orig_new = dispatch._new
@@ -460,7 +460,7 @@ class SegmentRun:
 
     # --- breaks -------------------------------------------------------------------------------
     def on_break(self, what):
-        from ..ir.trace import user_frame
+        from ..frontend.trace import user_frame
         f = user_frame(2)
         where = f"{f.f_code.co_filename}:{f.f_lineno}" if f is not None else "<unknown>"
         msg = f"{where}: {what}"
@@ -641,7 +641,7 @@ class SegmentRun:
         """A RecordTracer holding the ops `tr` replayed so far (as graph nodes of a new recording),
         every tracked tensor's event token replaced by its graph value."""
         from .. import dtypes as dt
-        from ..ir.trace import Tracer
+        from ..frontend.trace import Tracer
         from ..ops.registry import Meta
         rt = _tracer_classes()[0](self)
         g = rt.graph

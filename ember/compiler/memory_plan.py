@@ -44,7 +44,7 @@ class MemoryPrediction:
 def _variant_for(cf, args, kwargs):
     """The compiled variant that a call with these arguments would run (compiling it if none
     fits yet), mirroring CompiledFunction.__call__ without running the program."""
-    from ..frontend import compile as C
+    from . import compile as C
     from ..frontend.dispatch import STATE
     cf = getattr(cf, "_compiled", cf)          # an OptimizedModule wraps its CompiledFunction
     flat, _, sigs = C._flatten_args(args, kwargs)
@@ -100,7 +100,7 @@ def _device_arena_bytes(compiled, v, args, kwargs):
     module if needed, running nothing)."""
     import numpy as np
 
-    from ..frontend import compile as C
+    from . import compile as C
     from ..runtime.cuda import DeviceArray
     flat, _, _ = C._flatten_args(args, kwargs)
     arrays = C.call_arrays(v, flat, v.hp_first if v.events else None)

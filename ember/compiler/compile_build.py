@@ -1,4 +1,4 @@
-"""Building a variant of ``ember.compile`` (frontend/compile.py): trace the function with the
+"""Building a variant of ``ember.compile`` (compiler/compile.py): trace the function with the
 compile tracer (captured state, ``.grad``, optimizer state, scheduler steps), record where each
 graph input comes from, run the pass pipeline and build the backend module (NumPy, Triton or the
 interpreter), plus the backward program when the caller differentiates the outputs."""
@@ -12,8 +12,8 @@ from .compile_breaks import _BROKE, _RETRY, CompileError
 from .compile_device import variant_device
 from .compile_guards import _Expr, _is_module
 from .compile_hparams import StepRecorder
-from .dispatch import STATE
-from .tensor import Tensor
+from ..frontend.dispatch import STATE
+from ..frontend.tensor import Tensor
 
 
 class Builder:
@@ -22,12 +22,12 @@ class Builder:
     def _trace(self, v, flat, sigs, dyn, args, kwargs):
         """Trace, run the passes, generate code.  Returns _BROKE when the variant is ready to run
         (or marked eager)."""
-        from ..ir.trace import TraceError, flatten, tracing
+        from ..frontend.trace import TraceError, flatten, tracing
         tracer = _make_tracer()
         tracer.graph.name = _graph_name(self.fn)
         names = self._arg_names(len(flat))
         draws = _DrawRecorder()
-        recorder = _SchedulerRecorder(v.hp_keys,
+        recorder = StepRecorder(v.hp_keys,
                                       [o for o in self._objs if hasattr(o, "param_groups")])
         try:
             with tracing(tracer), recorder, draws:
@@ -49,18 +49,12 @@ class Builder:
                 # state the function reaches is captured before any Python code runs, so that
                 # zero_grad() & co. act on traced tensors (and are undone after tracing)
                 for obj in self._objs:
-                    if _is_module(obj):
-                        prefix = "" if obj is self.fn else type(obj).__name__.lower() + "."
-                        for qual, p in obj.named_parameters():
-                            tracer.lift(p, "param", prefix + qual, prefix + qual)
-                        for qual, b in obj.named_buffers():
-                            if b is not None:
-                                tracer.lift(b, "buffer", prefix + qual, prefix + qual)
-                    elif hasattr(obj, "param_groups"):
-                        for group in obj.param_groups:
-                            for p in group["params"]:
-                                if isinstance(p, Tensor):
-                                    tracer.lift(p)
+                    prefix = "" if obj is self.fn else type(obj).__name__.lower() + "."
+                    for qual, t, kind in obj._capture_tensors():
+                        if kind == "const":
+                            tracer.lift(t)
+                        else:
+                            tracer.lift(t, kind, prefix + qual, prefix + qual)
                 pa = proxies[:len(args)]
                 pk = {k: proxies[len(args) + i] for i, k in enumerate(sorted(kwargs))}
                 result = self.fn(*pa, **pk)
@@ -221,7 +215,7 @@ class Builder:
             from ..codegen.triton.compile_backend import TritonModule
             v.module = TritonModule(graph)
             if v.device is not None and getattr(self, "mode", None) == "reduce-overhead":
-                from ..runtime.gpu_graphs import GraphRunner
+                from ..codegen.triton.gpu_graphs import GraphRunner
                 v.module.graphs = GraphRunner(v.module)
             return
         from ..codegen.numpy_backend import CompiledModule, generate
@@ -285,7 +279,7 @@ class _DrawRecorder:
         return [g for g, _ in self.log]
 
     def __enter__(self):
-        from .creation import Generator
+        from ..frontend.creation import Generator
         rec = self
         orig = self.orig = Generator.next_seed
 
@@ -299,7 +293,7 @@ class _DrawRecorder:
         return self
 
     def __exit__(self, *exc):
-        from .creation import Generator
+        from ..frontend.creation import Generator
         Generator.next_seed = self.orig
         return False
 
@@ -329,7 +323,7 @@ def _make_tracer():
     """A new CompileTracer; the class is built on first use (ember.ir imports the frontend)."""
     global _TRACER_CLS
     if _TRACER_CLS is None:
-        from ..ir.trace import Tracer
+        from ..frontend.trace import Tracer
 
         class CompileTracer(Tracer):
             """The IR tracer plus what a training step needs: an existing ``.grad`` of a captured
@@ -355,6 +349,12 @@ def _make_tracer():
                     self.lift(old_grad, "const", f"{self.graph.inputs[-1].name}_grad")
                     t.__dict__["grad"] = old_grad
                 return value
+
+            def note_zero_grad(self, params, set_to_none):
+                # zero_grad(set_to_none=True) before any backward: the program does not depend
+                # on whether those .grad were set when it was called (no guard, no recompile)
+                if set_to_none and not self.saw_backward:
+                    self.grad_reset.update(id(p) for p in params)
 
             def write(self, target, result):
                 # x.copy_(y) with y untraced binds no op: y must become an input here, or x
@@ -386,51 +386,3 @@ def _make_tracer():
 
         _TRACER_CLS = CompileTracer
     return _TRACER_CLS()
-
-
-class _SchedulerRecorder(StepRecorder):
-    """StepRecorder (compile_hparams.py) plus a mark when backward() runs inside the step."""
-
-    def __enter__(self):
-        super().__enter__()
-        self._patch_backward()
-        self._patch_zero_grad()
-        return self
-
-    def _patch_zero_grad(self):
-        """zero_grad(set_to_none=True) before any backward: the program does not depend on
-        whether those .grad were set when it was called (no guard on them, no recompile)."""
-        from ..nn.modules.module import Module
-        from ..optim.optimizer import Optimizer
-
-        def make(orig, params_of):
-            def zero_grad(obj, set_to_none=True):
-                tr = STATE.tracer
-                if tr is not None and set_to_none and not tr.saw_backward:
-                    tr.grad_reset.update(id(p) for p in params_of(obj))
-                return orig(obj, set_to_none)
-            return zero_grad
-        for cls, params_of in ((Optimizer, lambda o: [p for g in o.param_groups
-                                                      for p in g["params"]]),
-                               (Module, lambda m: list(m.parameters()))):
-            orig = vars(cls)["zero_grad"]
-            cls.zero_grad = make(orig, params_of)
-            self.patched.append((cls, "zero_grad", orig))
-
-    def _patch_backward(self):
-        from . import autograd
-        orig = autograd.run_backward
-
-        def run_backward(*a, **kw):
-            if STATE.tracer is not None:
-                STATE.tracer.saw_backward = True
-            return orig(*a, **kw)
-        autograd.run_backward = run_backward
-        self._orig_backward = orig
-
-    def restore(self):
-        super().restore()
-        if getattr(self, "_orig_backward", None) is not None:
-            from . import autograd
-            autograd.run_backward = self._orig_backward
-            self._orig_backward = None

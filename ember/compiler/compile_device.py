@@ -22,7 +22,7 @@ def variant_device(arrays):
     if not devices:
         return None
     if len(devices) > 1:
-        from ..ir.trace import TraceError
+        from ..frontend.trace import TraceError
         raise TraceError(f"a compiled function's tensors are on several CUDA devices "
                          f"({', '.join(f'cuda:{d}' for d in sorted(devices))})")
     return devices.pop()
@@ -41,7 +41,7 @@ def fresh(o, inputs):
     if any(o.buffer is getattr(a, "buffer", None) for a in inputs):
         from .. import dtypes as dt
         from ..ops.registry import REGISTRY
-        from ..runtime import gpu_eager
+        from ..codegen.triton import gpu_eager
         return gpu_eager.run(REGISTRY["convert"], [o], {"dtype": dt.from_numpy_dtype(o.dtype)})
     return o
 
@@ -57,5 +57,5 @@ def zeros(shape, dtype, device):
 
 
 def contiguous(a):
-    from ..runtime import gpu_eager
+    from ..codegen.triton import gpu_eager
     return gpu_eager.contiguous(a)

@@ -4,10 +4,10 @@
     program.save("model.ember")
     same = ember.jit.load("model.ember")
 """
-from .ir.program import Program, trace  # noqa: F401
-from .ir.serialize import load_program as load, ProgramFormatError  # noqa: F401
-from .ir.trace import TraceError  # noqa: F401
-from .ir.interpret import InputError  # noqa: F401
+from .program import Program, trace  # noqa: F401
+from .serialize import load_program as load, ProgramFormatError  # noqa: F401
+from ..frontend.trace import TraceError  # noqa: F401
+from ..ir.interpret import InputError  # noqa: F401
 
 ScriptModule = Program  # what torch.jit.trace returns is called ScriptModule there
 

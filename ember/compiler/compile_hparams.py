@@ -6,7 +6,8 @@ any other float key once it has been seen to change between calls) are swapped f
 inputs; around each scheduler step the floats are swapped back (schedulers compute with Python
 numbers) and new inputs are swapped in afterwards, and after tracing the floats are restored.
 (Swapping the values, not wrapping ``optimizer.step``: a scheduler wraps the bound step method of
-its optimizer, which a class-level patch would not see.)  Scheduler ``step()`` calls are recorded in the same event list.  On a later call the
+its optimizer.)  Scheduler ``step()`` calls reach the recorder through the capture protocol's
+scheduler hook (``frontend/capture.py``) and are recorded in the same event list.  On a later call the
 events are replayed in order *before* the program runs: a scheduler step runs (it only touches
 Python numbers), a hyper-parameter read takes the group's current value as the program input.  So a
 scheduler that changes lr every step never recompiles, and ``sched.step(); opt.step()`` reads the
@@ -18,7 +19,8 @@ import copy
 
 import numpy as np
 
-from .dispatch import STATE, _new
+from ..frontend.capture import HOOKS
+from ..frontend.dispatch import STATE, _new
 
 
 def _float_dtype(group):
@@ -29,24 +31,9 @@ def _float_dtype(group):
     return np.dtype(np.float32)
 
 
-_SCHED_CLASSES = []
-
-
-def _scheduler_classes():
-    """The lr_scheduler classes that define ``step`` (found once; a segmented call enters a
-    recorder every call)."""
-    if not _SCHED_CLASSES:
-        from ..optim import lr_scheduler as ls
-        from ..optim.optimizer import Optimizer
-        for obj in list(vars(ls).values()):
-            if isinstance(obj, type) and "step" in vars(obj) and obj not in _SCHED_CLASSES and \
-                    not issubclass(obj, Optimizer):
-                _SCHED_CLASSES.append(obj)
-    return _SCHED_CLASSES
-
-
 class StepRecorder:
-    """Context manager installed while tracing: patches scheduler and optimizer ``step``."""
+    """Context manager installed while tracing: the scheduler-step hook of the capture protocol
+    (``frontend/capture.py``; this thread only) and the hyper-parameter inputs."""
 
     def __init__(self, hp_keys=frozenset(), optimizers=()):
         self.hp_keys = hp_keys
@@ -57,14 +44,15 @@ class StepRecorder:
         self.hp_values = []      # per hp read: its value while tracing (inputs of the first run)
         self.hp_index = {}       # id(traced input tensor) -> hp read index
         self.hp_tensors = []     # keeps those tensors alive while the variant is built
-        self.patched = []
+        self._prev_hook = None
+        self._hooked = False
         self._saved = {}         # id(scheduler) -> (scheduler, its __dict__, its groups' floats)
         self._inside_sched = False
         self._inside_opt = False
 
     def __enter__(self):
-        for cls in _scheduler_classes():
-            self._patch(cls, self._sched_wrapper)
+        self._prev_hook, self._hooked = HOOKS.scheduler_step, True
+        HOOKS.scheduler_step = self._sched_step
         self._swap_in()
         return self
 
@@ -72,16 +60,10 @@ class StepRecorder:
         self.restore()
         return False
 
-    def _patch(self, cls, make):
-        orig = vars(cls)["step"]
-        cls.step = make(orig)
-        self.patched.append((cls, "step", orig))
-
     def restore(self):
         self._swap_out()
-        for cls, name, orig in reversed(self.patched):
-            setattr(cls, name, orig)
-        self.patched = []
+        if self._hooked:
+            HOOKS.scheduler_step, self._hooked = self._prev_hook, False
 
     # --- hyper-parameters ----------------------------------------------------------------------
     def _swap_in(self):
@@ -112,27 +94,25 @@ class StepRecorder:
         self._swapped = []
 
     # --- schedulers ----------------------------------------------------------------------------
-    def _sched_wrapper(self, orig):
-        rec = self
-
-        def step(s, *a, **kw):
-            outer = not rec._inside_sched
+    def _sched_step(self, step, s, a, kw):
+        """A scheduler's step() while recording (an inner step of a composite scheduler runs
+        inside its outer one and is not recorded again)."""
+        outer = not self._inside_sched
+        if outer:
+            self._swap_out()     # the scheduler computes with the Python floats
+            self.calls.append((s, a, kw))
+            self.events.append(("sched", s, a, kw))
+            if id(s) not in self._saved:
+                groups = [{k: v for k, v in g.items() if k != "params"}
+                          for g in s.optimizer.param_groups]
+                self._saved[id(s)] = (s, copy.copy(vars(s)), copy.deepcopy(groups))
+        self._inside_sched = True
+        try:
+            return step(s, *a, **kw)
+        finally:
+            self._inside_sched = not outer
             if outer:
-                rec._swap_out()     # the scheduler computes with the Python floats
-                rec.calls.append((s, a, kw))
-                rec.events.append(("sched", s, a, kw))
-                if id(s) not in rec._saved:
-                    groups = [{k: v for k, v in g.items() if k != "params"}
-                              for g in s.optimizer.param_groups]
-                    rec._saved[id(s)] = (s, copy.copy(vars(s)), copy.deepcopy(groups))
-            rec._inside_sched = True
-            try:
-                return orig(s, *a, **kw)
-            finally:
-                rec._inside_sched = not outer
-                if outer:
-                    rec._swap_in()  # later optimizer steps read the new values
-        return step
+                self._swap_in()  # later optimizer steps read the new values
 
     def undo_scheduler_steps(self):
         """After a failed trace: the scheduler steps it ran are undone (the eager rerun does them)."""

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes as dt
-from ..ops.registry import REGISTRY
-from . import cuda as _cuda
+from ... import dtypes as dt
+from ...ops.registry import REGISTRY
+from ...runtime import cuda as _cuda
 from .gpu_copy import copy_into  # noqa: F401  (part of the executor's interface)
-from .gpu_views import view_layout
+from ...runtime.gpu_views import view_layout
 
 DeviceArray = _cuda.DeviceArray
 _CONVERT = REGISTRY["convert"]
@@ -133,10 +133,10 @@ _MISSING = object()
 
 def _compile(prim, arrays, params):
     global _buffers
-    from ..codegen.triton.program import TritonProgram
-    from ..ir.graph import Graph
-    from ..ops.registry import Meta
-    from . import gpu_buffers
+    from .program import TritonProgram
+    from ...ir.graph import Graph
+    from ...ops.registry import Meta
+    from ...runtime import gpu_buffers
     _buffers = gpu_buffers
     graph = Graph(prim.name)
     inputs = [graph.add_input(Meta(a.shape, dt.from_numpy_dtype(a.dtype)), f"x{i}")
