@@ -230,6 +230,7 @@ class Builder:
         from ..codegen.numpy_backend import CompiledModule, generate
         t0 = time.perf_counter()
         text = print_graph(graph, source_lines=False)
+        v.traced_text = text     # the traced stage, for fn.report() (the passes change graph)
         key = cache.key_of(text, repr(graph.hints))
         src = cache.load(key)
         v.cache_hit = src is not None
