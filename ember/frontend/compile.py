@@ -213,6 +213,11 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
 
     # --- the call path ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        if STATE.profiler is not None:   # ember.profiler: time the call and its statements
+            return STATE.profiler.compiled_call(self, args, kwargs)
+        return self._call(*args, **kwargs)
+
+    def _call(self, *args, **kwargs):
         if self.disable or self.backend == "eager" or STATE.tracer is not None:
             return self.fn(*args, **kwargs)
         self.stats["calls"] += 1

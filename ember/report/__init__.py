@@ -88,7 +88,7 @@ def report_program(program, path, inputs=None):
     from ..codegen.numpy_backend import CompiledModule, generate
     from ..ir.parser import parse_graph
     from ..ir.printer import print_graph
-    from .line_profile import profile_statements
+    from ..profiler.statements import profile_statements
     from .page import build_page
     graph = parse_graph(print_graph(program.graph))    # the passes change the graph they get
     graph.hints = dict(program.graph.hints)
@@ -120,7 +120,7 @@ def report_compiled(cf, path, args=(), kwargs=None):
     """The HTML report of a compiled function's variant: the one ``args`` select (called once
     under the profiler: a training step takes a step), else the last one, unprofiled."""
     from ..ir.parser import parse_graph
-    from .line_profile import profile_statements
+    from ..profiler.statements import profile_statements
     from .page import build_page
     kwargs = kwargs or {}
     prof = None
