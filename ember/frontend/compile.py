@@ -556,6 +556,8 @@ def _log_variant(cf, index, seconds):
     if perf.isEnabledFor(logging.INFO):
         how = ("eager: " + v.eager if v.eager is not None else "segments" if v.segments is not None
                else f"{len(v.graph.nodes)} nodes")
+        if getattr(v, "cache_hit", False):
+            how += ", code from the cache"
         perf.info("compiled %s in %.1f ms (%s)%s", name, 1e3 * seconds, how,
                   "; " + ", ".join(f"{k} {1e3 * t:.2f} ms" for k, t in v.timings.items())
                   if v.timings else "")

@@ -232,7 +232,9 @@ class Builder:
         text = print_graph(graph, source_lines=False)
         v.traced_text = text     # the traced stage, for fn.report() (the passes change graph)
         key = cache.key_of(text, repr(graph.hints))
-        src = cache.load(key)
+        # logs of the pipeline's work (fusion plan, optimized program, pass times) need it to run:
+        # then the code cache is written but not read
+        src = None if _pipeline_logged() else cache.load(key)
         v.cache_hit = src is not None
         if src is None:
             from ..passes import run_pipeline
@@ -251,6 +253,11 @@ class Builder:
         v.source_code = src
         v.module = CompiledModule(src, filename=f"<ember {graph.name} {key[:8]}>")
         v.timings["total_build"] = time.perf_counter() - t0
+
+
+def _pipeline_logged():
+    return any(get_logger(t).isEnabledFor(level) for t, level in (
+        ("fusion", logging.INFO), ("graph_code", logging.INFO), ("perf", logging.DEBUG)))
 
 
 def _log_traced(name, graph):
