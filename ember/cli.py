@@ -208,12 +208,7 @@ def _graph_at(graph, stage):
 
 def cmd_report(args):
     from .report import report_program
-    inputs = {}
-    for item in args.input:
-        name, sep, path = item.partition("=")
-        if not sep:
-            raise CLIError(f"--input takes NAME=PATH.npy, got {item!r}")
-        inputs[name] = _load_npy(path)
+    inputs = _inputs(args.input)
     p = _load(args.file)
     unknown = [n for n in inputs if n not in p.input_names]
     if unknown:
@@ -223,12 +218,19 @@ def cmd_report(args):
     _emit(args, {"file": args.file, "output": path}, f"wrote {path}")
 
 
-def _load_npy(path):
+def _inputs(items):
+    """{name: array} from --input NAME=PATH.npy arguments."""
     import numpy as np
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise CLIError(f"cannot read {path}: {e}") from None
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise CLIError(f"--input takes NAME=PATH.npy, got {item!r}")
+        try:
+            out[name] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise CLIError(f"cannot read {path}: {e}") from None
+    return out
 
 
 def cmd_verify(args):
@@ -272,12 +274,7 @@ def cmd_run(args):
     from .ir.interpret import InputError
     from .ir.trace import flatten
     p = _load(args.file)
-    given = {}
-    for item in args.input:
-        name, sep, path = item.partition("=")
-        if not sep:
-            raise CLIError(f"--input takes NAME=PATH.npy, got {item!r}")
-        given[name] = _load_npy(path)
+    given = _inputs(args.input)
     names = p.input_names
     missing = [n for n in names if n not in given]
     unknown = [n for n in given if n not in names]

@@ -229,9 +229,8 @@ class profile:
         self._set_recording(False)
         STATE.profiler = None
         self._entered = False
-        if self.schedule is None or was:
-            if self.on_trace_ready is not None and self.schedule is not None:
-                self.on_trace_ready(self)
+        if was and self.on_trace_ready is not None:   # the span still recording ends here
+            self.on_trace_ready(self)
 
     def step(self):
         """Mark the end of a training step (with a schedule: maybe start/stop recording)."""

@@ -117,16 +117,22 @@ def report_program(program, path, inputs=None):
 
 
 def report_compiled(cf, path, args=(), kwargs=None):
-    """The HTML report of a compiled function's variant: the one ``args`` select (called once
-    under the profiler: a training step takes a step), else the last one, unprofiled."""
+    """The HTML report of a compiled function's variant: the one ``args`` select (called on them
+    under the statement tracer, after one call that compiles it when it does not exist yet: a
+    training step takes one or two steps), else the last one, unprofiled."""
     from ..ir.parser import parse_graph
     from ..profiler.statements import profile_statements
     from .page import build_page
     kwargs = kwargs or {}
     prof = None
     if args or kwargs:
-        cf(*args, **kwargs)             # compiles when needed, so the variant exists
         index = _selected_variant(cf, args, kwargs)
+        if index is None:
+            cf(*args, **kwargs)         # compiles the variant for these arguments
+            index = _selected_variant(cf, args, kwargs)
+            if index is None:
+                raise RuntimeError(f"ember.compile: no variant of {cf.__name__} fits these "
+                                   f"arguments (it runs eagerly for them: see explain())")
         v = cf.variants[index]
         mod = v.module
         call = getattr(mod, "call", None)
@@ -155,12 +161,11 @@ def report_compiled(cf, path, args=(), kwargs=None):
 
 
 def _selected_variant(cf, args, kwargs):
-    """The variant a call with these arguments runs (the lookup calls use)."""
-    from ..frontend.compile_guards import _flatten_args, _state_guard
+    """The index of the variant a call with these arguments runs (the lookup calls use), or
+    None."""
+    from ..frontend.compile_guards import _flatten_args, _reached_objects, _state_guard
     from ..frontend.dispatch import STATE
     _, _, sigs = _flatten_args(args, kwargs)
-    found = cf.find_variant(sigs, _state_guard(cf._objs), STATE.grad_enabled)
-    if found is None:
-        raise RuntimeError(f"ember.compile: no variant of {cf.__name__} fits these arguments "
-                           f"(it runs eagerly for them: see explain())")
-    return cf.variants.index(found[0])
+    objs = cf._objs if cf._objs is not None else _reached_objects(cf.fn)
+    found = cf.find_variant(sigs, _state_guard(objs), STATE.grad_enabled)
+    return None if found is None else cf.variants.index(found[0])

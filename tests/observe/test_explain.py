@@ -104,5 +104,8 @@ def test_compiled_function_report(tmp_path):
     assert p.ids == ["summary", "explain", "graph", "stages", "fusion", "memory-plan", "code",
                      "profile", "memory"]
     assert "loss_of variant 0" in page and "one run:" in page and "np.matmul" in page
+    assert loss_of.stats["calls"] == 2             # one call compiled, one was profiled
+    loss_of.report(str(tmp_path / "again.html"), x, y)
+    assert loss_of.stats["calls"] == 3             # the variant exists: only the profiled call
     with pytest.raises(RuntimeError, match="no compiled variant yet"):
         ember.compile(lambda x: x).report(str(tmp_path / "none.html"))

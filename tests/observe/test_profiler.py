@@ -108,6 +108,13 @@ def test_schedule_records_only_active_steps():
         schedule(wait=0, warmup=0, active=0)
 
 
+def test_on_trace_ready_without_schedule_runs_at_exit():
+    seen = []
+    with profile(on_trace_ready=lambda p: seen.append(len(p.events))):
+        ember.ones(2, requires_grad=True).exp()
+    assert len(seen) == 1 and seen[0] >= 1
+
+
 def test_profilers_do_not_nest():
     with profile():
         with pytest.raises(RuntimeError, match="another ember profiler"):
