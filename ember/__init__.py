@@ -24,6 +24,7 @@ from .frontend.creation import (tensor, as_tensor, asarray, from_numpy, zeros, o
 from .frontend.autograd import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled,  # noqa: F401
                                 inference_mode)
 from .frontend import autograd  # noqa: F401
+from ._logging import set_logs  # noqa: F401
 from .dtypes import result_type as _result_type_impl
 
 __version__ = "0.1.0"
@@ -66,7 +67,7 @@ def _lazy(name):
 def __getattr__(name):
     # subpackages that import heavier things load on first use: ember.nn, ember.optim, ...
     if name in ("nn", "optim", "utils", "multiprocessing", "jit", "ir", "cuda", "amp",
-                "serialization", "testing", "compiler", "passes", "codegen"):
+                "serialization", "testing", "compiler", "passes", "codegen", "profiler", "report"):
         return _lazy(name)
     if name in ("save", "load"):
         return getattr(_lazy("serialization"), name)

@@ -1,9 +1,12 @@
 """The `ember` command line (also `python -m ember`).
 
-    ember ir show FILE [--no-source]        the program's IR text
+    ember --version
+    ember ir show FILE [--stage S] [--why] [--no-source]   the program's IR text at a stage
     ember ir show FILE --code triton        the generated Triton kernels and host wrapper
     ember ir stats FILE                     node counts per primitive, parameter bytes, inputs/outputs
-    ember ir dot FILE [-o OUT]              Graphviz DOT
+    ember ir dot FILE [--stage S] [-o g.svg|g.png|g.pdf|g.dot]   the graph (fused kernels as
+                                            clusters), rendered by Graphviz or graphviz-pure
+    ember ir report FILE -o report.html     one HTML page: stages, fusion, memory, code, times
     ember ir verify FILE                    parse + verify; exit status 0 when well formed
     ember ir diff A B                       semantic diff of two programs
     ember ir run FILE --input NAME=PATH.npy ... [--out-dir DIR]
@@ -67,12 +70,18 @@ def cmd_show(args):
     _emit(args, {"file": args.file, "stage": "traced", "ir": text}, text)
 
 
-def _show_stage(args, p):
-    """`--stage NAME` (a pass stage; `fused` with `--why` lists rejected pairs) or `--code numpy`."""
-    from .passes.manager import STAGES, run_pipeline
-    stage = args.stage or ("fused" if getattr(args, "why", False) else "planned")
+def _check_stage(stage):
+    from .passes.manager import STAGES
     if stage not in STAGES:
         raise CLIError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+
+
+def _show_stage(args, p):
+    """`--stage NAME` (a pass stage; `fused` with `--why` lists rejected pairs) or `--code numpy`."""
+    from .passes.manager import run_pipeline
+    from .report import format_memory_plan, strip_sources
+    stage = args.stage or ("fused" if getattr(args, "why", False) else "planned")
+    _check_stage(stage)
     res = run_pipeline(p.graph, keep_stages=True)
     if args.code == "numpy":
         from .codegen.numpy_backend import generate
@@ -82,8 +91,12 @@ def _show_stage(args, p):
     if stage == "fused":
         from .passes.fusion import format_groups
         text = format_groups(res.graph, why=getattr(args, "why", False))
+    elif stage == "planned":
+        text = format_memory_plan(res.graph)
     else:
         text = res.stages[stage]
+    if args.no_source:
+        text = strip_sources(text)
     _emit(args, {"file": args.file, "stage": stage, "ir": text,
                  "timings_ms": {k: 1e3 * t for k, t in res.timings.items()}}, text)
 
@@ -156,14 +169,68 @@ def cmd_stats(args):
 
 
 def cmd_dot(args):
-    from .ir.nx_view import to_dot
-    text = to_dot(_load(args.file).graph)
+    from .report import FORMATS, RenderError, build_dot, render
+    stage = args.stage or "traced"
+    _check_stage(stage)
+    fmt = args.format
+    if fmt is None and args.output:
+        fmt = os.path.splitext(args.output)[1].lstrip(".").lower() or "dot"
+    fmt = fmt or "dot"
+    if fmt not in FORMATS:
+        raise CLIError(f"cannot write {fmt!r}: -o takes a .svg, .png, .pdf or .dot file "
+                       f"(or give --format)")
+    graph, fusion = _graph_at(_load(args.file).graph, stage)
+    try:
+        text = build_dot(graph, fusion).source
+        data = text.encode() if fmt == "dot" else render(text, fmt)
+    except RenderError as e:
+        raise CLIError(str(e)) from None
     if args.output:
-        with open(args.output, "w") as f:
-            f.write(text)
-        _emit(args, {"file": args.file, "output": args.output}, f"wrote {args.output}")
+        with open(args.output, "wb") as f:
+            f.write(data)
+        _emit(args, {"file": args.file, "output": args.output, "format": fmt, "stage": stage},
+              f"wrote {args.output} ({fmt}, stage {stage})")
+    elif fmt == "dot":
+        _emit(args, {"file": args.file, "dot": text, "stage": stage}, text)
     else:
-        _emit(args, {"file": args.file, "dot": text}, text)
+        raise CLIError(f"{fmt} is binary: give -o FILE.{fmt}")
+
+
+def _graph_at(graph, stage):
+    """The graph after the passes up to ``stage`` and, from the fused stage on, its fusion plan."""
+    from .passes.manager import PIPELINE, STAGES, run_pipeline
+    if stage == "traced":
+        return graph, None
+    k = STAGES.index(stage)            # STAGES = ("traced",) + one per pass of PIPELINE
+    res = run_pipeline(graph, passes=PIPELINE[:k])
+    return res.graph, res.fusion
+
+
+def cmd_report(args):
+    from .report import report_program
+    inputs = _inputs(args.input)
+    p = _load(args.file)
+    unknown = [n for n in inputs if n not in p.input_names]
+    if unknown:
+        raise CLIError(f"the program takes inputs {', '.join(p.input_names) or '(none)'}; "
+                       f"unknown: {', '.join(unknown)}")
+    path = report_program(p, args.output, inputs)
+    _emit(args, {"file": args.file, "output": path}, f"wrote {path}")
+
+
+def _inputs(items):
+    """{name: array} from --input NAME=PATH.npy arguments."""
+    import numpy as np
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise CLIError(f"--input takes NAME=PATH.npy, got {item!r}")
+        try:
+            out[name] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise CLIError(f"cannot read {path}: {e}") from None
+    return out
 
 
 def cmd_verify(args):
@@ -207,15 +274,7 @@ def cmd_run(args):
     from .ir.interpret import InputError
     from .frontend.trace import flatten
     p = _load(args.file)
-    given = {}
-    for item in args.input:
-        name, sep, path = item.partition("=")
-        if not sep:
-            raise CLIError(f"--input takes NAME=PATH.npy, got {item!r}")
-        try:
-            given[name] = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise CLIError(f"cannot read {path}: {e}") from None
+    given = _inputs(args.input)
     names = p.input_names
     missing = [n for n in names if n not in given]
     unknown = [n for n in given if n not in names]
@@ -238,26 +297,56 @@ def cmd_run(args):
           "\n".join(f"{w['path']}: {w['dtype']}{w['shape']}" for w in written))
 
 
+_EXAMPLES = {
+    "show": """examples:
+  ember ir show step.ember                      the traced program with source lines
+  ember ir show step.ember --stage cse --no-source
+  ember ir show step.ember --stage fused --why  kernels, and every pair not fused with the reason
+  ember ir show step.ember --stage planned      the memory plan: buffers, assignment, peak
+  ember ir show step.ember --code numpy         the generated NumPy module""",
+    "stats": "example:\n  ember ir stats step.ember --json",
+    "dot": """examples:
+  ember ir dot step.ember --stage fused -o step.svg   fused kernels drawn as clusters
+  ember ir dot step.ember -o step.png                 (.svg .png .pdf render; .dot is the text)
+  ember ir dot step.ember | less                      DOT text on stdout""",
+    "report": """example:
+  ember ir report step.ember -o report.html --input x=x.npy
+  (inputs not given are made up at the traced sizes)""",
+    "verify": "example:\n  ember ir verify step.ember && echo well formed",
+    "diff": "example:\n  ember ir diff before.ember after.ember",
+    "run": "example:\n  ember ir run step.ember --input x=x.npy --out-dir out/",
+}
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="ember", description="ember command line tools")
+    from . import __version__
+    parser = argparse.ArgumentParser(
+        prog="ember", description="ember command line tools",
+        epilog="example:\n  ember ir show step.ember --stage fused --why",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"ember {__version__}")
     top = parser.add_subparsers(dest="command", metavar="COMMAND")
     top.required = True
     ir = top.add_parser("ir", help="inspect, check and run saved programs (.ember files)",
-                        description="inspect, check and run saved programs")
+                        description="inspect, check and run saved programs",
+                        epilog="example:\n  ember ir show step.ember --stage planned",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ir.add_subparsers(dest="ir_command", metavar="SUBCOMMAND")
     sub.required = True
 
     def add(name, fn, help_, files=("file",)):
-        p = sub.add_parser(name, help=help_, description=help_)
+        p = sub.add_parser(name, help=help_, description=help_, epilog=_EXAMPLES[name],
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         for f in files:
             p.add_argument(f, help="a saved program (.ember) or an IR text file")
         p.add_argument("--json", action="store_true", help="machine-readable JSON output")
         p.set_defaults(fn=fn)
         return p
 
+    stages = "traced (saved), functional, decomposed, canonical, cse, dce, fused, planned"
     p = add("show", cmd_show, "print the program's IR")
-    p.add_argument("--stage", default=None, help="which stage to show: traced (saved), or a pass "
-                   "stage: functional, decomposed, canonical, cse, dce, fused, planned")
+    p.add_argument("--stage", default=None, help=f"which stage to show: {stages} (fused: the "
+                   "kernels; planned: the memory plan)")
     p.add_argument("--no-source", action="store_true", help="omit the source-line comments")
     p.add_argument("--code", choices=["triton", "numpy"], default=None,
                    help="print the generated code instead of the IR (triton: kernels + wrapper; "
@@ -265,8 +354,17 @@ def build_parser():
     p.add_argument("--why", action="store_true",
                    help="with --stage fused: every pair of nodes not fused, with the reason")
     add("stats", cmd_stats, "node counts per primitive, parameter bytes, inputs and outputs")
-    p = add("dot", cmd_dot, "the graph in Graphviz DOT")
-    p.add_argument("-o", "--output", help="write the DOT text to this file")
+    p = add("dot", cmd_dot, "draw the graph (Graphviz): fused kernels as clusters, nodes with "
+                            "their source lines")
+    p.add_argument("--stage", default=None, help=f"the graph after which stage: {stages}")
+    p.add_argument("-o", "--output", help="write to this file; its suffix picks the format")
+    p.add_argument("--format", choices=["svg", "png", "pdf", "dot"], default=None,
+                   help="the output format (default: from -o's suffix, else DOT text)")
+    p = add("report", cmd_report, "write one HTML page: the program at each stage, fusion plan "
+                                  "with reasons, memory plan and timeline, code, profiled times")
+    p.add_argument("-o", "--output", default="report.html", help="the HTML file to write")
+    p.add_argument("--input", action="append", default=[], metavar="NAME=PATH.npy",
+                   help="an input array to profile with (repeat; missing inputs are made up)")
     add("verify", cmd_verify, "parse and verify the program (exit status 0 when well formed)")
     add("diff", cmd_diff, "a semantic diff of two programs (exit status 1 when they differ)",
         files=("a", "b"))

@@ -2,8 +2,11 @@
 and records the guards traced code relies on."""
 from __future__ import annotations
 
+import logging
 import math
 import sys as _sys
+
+from ._logging import get_logger
 
 
 class _LazySympy:
@@ -86,6 +89,8 @@ class ShapeEnv:
         s = sympy.Symbol(f"s{len(self.symbols)}", integer=True, positive=True)
         self.symbols.append(s)
         self.hints[s] = hint
+        if _dynamic_log.isEnabledFor(logging.INFO):
+            _dynamic_log.info("new symbolic size %s (traced with %d)%s", s, hint, _site())
         return s
 
     def hint(self, expr) -> int:
@@ -96,6 +101,8 @@ class ShapeEnv:
     def guard(self, relation):
         if relation not in (True, sympy.true) and relation not in self.guards:
             self.guards.append(relation)
+            if _dynamic_log.isEnabledFor(logging.DEBUG):
+                _dynamic_log.debug("guard %s recorded%s", relation, _site())
 
     def decide(self, rel):
         """Answer the relation `rel` from the hints; record it (or its negation) as a guard unless
@@ -114,8 +121,26 @@ class ShapeEnv:
         """Python needs a concrete int for `expr`: use the hint and guard that it stays so."""
         value = self.hint(expr)
         if getattr(expr, "free_symbols", None):
+            if _dynamic_log.isEnabledFor(logging.INFO):
+                _dynamic_log.info("specialized %s to %d: Python needed a concrete int%s", expr,
+                                  value, _site())
             self.guard(sympy.Eq(expr, value))
         return value
+
+
+_dynamic_log = get_logger("dynamic")
+
+
+def _site():
+    """' at file:line' of the user code that made a shape decision (the first frame outside
+    ember, NumPy and sympy), for the dynamic log."""
+    f = _sys._getframe(2)
+    while f is not None:
+        name = f.f_code.co_filename
+        if not any(part in name for part in ("/ember/", "/numpy/", "/sympy/", "<frozen")):
+            return f" at {name}:{f.f_lineno}"
+        f = f.f_back
+    return ""
 
 
 __all__ = ["prod", "broadcast_shapes", "normalize_dim", "ShapeEnv", "is_static", "math", "SymDim",

@@ -1,5 +1,5 @@
-"""What the digits examples share: arguments, the data split, the progress bar, test accuracy and
-the final line.  The model and the training loop stay in each example: they are its point.
+"""What the digits examples share: arguments, the data split, the progress bar (tqdm, shown only
+when stdout is a terminal: logs get one line per epoch instead), test accuracy and the final line.  The model and the training loop stay in each example: they are its point.
 
 Imported as `from _common import ...`: `python examples/X.py` puts examples/ on sys.path.
 """
@@ -12,6 +12,7 @@ import time
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+from tqdm import tqdm
 
 import ember as torch
 
@@ -37,11 +38,11 @@ def digits_split(seed, images):
             torch.tensor(y_train, dtype=torch.long), torch.tensor(y_test, dtype=torch.long))
 
 
-def progress(epoch, epochs, step, steps, loss, width=30):
-    done = int(width * step / steps)
-    bar = "#" * done + "-" * (width - done)
-    sys.stdout.write(f"\repoch {epoch:2d}/{epochs} [{bar}] {step:3d}/{steps} loss {loss:.4f}")
-    sys.stdout.flush()
+def progress(iterable, epoch, epochs, total=None):
+    """A tqdm bar over one epoch's batches on a terminal; silent when stdout is not one (no
+    carriage returns in logs).  ``bar.set_postfix(loss=...)`` shows the running loss."""
+    return tqdm(iterable, total=total, desc=f"epoch {epoch:2d}/{epochs}", unit="batch",
+                file=sys.stdout, leave=False, disable=not sys.stdout.isatty())
 
 
 def accuracy(model, x, y):

@@ -50,14 +50,16 @@ def main():
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         total = 0.0
-        for step, (xb, yb) in enumerate(loader, 1):
+        bar = progress(loader, epoch, args.epochs)
+        for step, (xb, yb) in enumerate(bar, 1):
             optimizer.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
             optimizer.step()
             total += loss.item()
-            progress(epoch, args.epochs, step, steps, total / step)
-        print(f"  test acc {accuracy(model, x_test, y_test):.4f}")
+            bar.set_postfix(loss=f"{total / step:.4f}")
+        print(f"epoch {epoch:2d}/{args.epochs} loss {total / steps:.4f} test acc "
+              f"{accuracy(model, x_test, y_test):.4f}")
     return report_final(model, x_test, y_test, start)
 
 

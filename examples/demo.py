@@ -1,7 +1,8 @@
 """ember's main demo: train a classifier on scikit-learn's handwritten digits (shipped with the
 package, no download) with a *compiled* training step -- forward, loss.backward(), Adam's step and
 zero_grad, BatchNorm running stats and dropout all in one generated NumPy program -- then save the
-traced program and print its IR summary with the `ember ir` command line.
+traced program and print its IR summary with the `ember ir` command line (in a temporary directory
+that is removed at the end).  A progress bar (tqdm) shows on a terminal only.
 
     python examples/demo.py            # (`make demo`)
 
@@ -18,6 +19,7 @@ import time
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+from tqdm import tqdm
 
 import ember as torch
 import ember.nn as nn
@@ -61,12 +63,14 @@ for epoch in range(1, epochs + 1):
     perm = torch.randperm(n)
     total, steps = 0.0, 0
     t0 = time.perf_counter()
-    for i in range(0, n - batch + 1, batch):      # full batches: one compiled program
+    bar = tqdm(range(0, n - batch + 1, batch), desc=f"epoch {epoch:2d}/{epochs}", unit="batch",
+               file=sys.stdout, leave=False, disable=not sys.stdout.isatty())
+    for i in bar:      # full batches: one compiled program
         idx = perm[i:i + batch]
         total += train_step(Xtr[idx], ytr[idx]).item()
         steps += 1
-    bar = "#" * epoch + "." * (epochs - epoch)
-    print(f"epoch {epoch:2d}/{epochs} [{bar}] loss {total / steps:.4f}  "
+        bar.set_postfix(loss=f"{total / steps:.4f}")
+    print(f"epoch {epoch:2d}/{epochs} loss {total / steps:.4f}  "
           f"test acc {accuracy(Xte, yte):.3f}  ({(time.perf_counter() - t0) * 1e3:.0f} ms)")
 print(f"trained in {time.perf_counter() - t_start:.2f} s; final test accuracy "
       f"{accuracy(Xte, yte):.3f}")
@@ -78,7 +82,9 @@ for r in s["recompiles"]:
     print(f"  recompiled because {r['reason']}")
 
 # the traced training step, saved without the Python code, and its IR summary from the CLI
-path = os.path.join(tempfile.mkdtemp(), "train_step.ember")
-train_step.program().save(path)
-print(f"\nsaved the traced training step to {path}; `ember ir stats` says:")
-subprocess.run([sys.executable, "-m", "ember", "ir", "stats", path], check=True)
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "train_step.ember")
+    train_step.program().save(path)
+    print(f"\nsaved the traced training step to {path}; `ember ir stats` says:")
+    sys.stdout.flush()
+    subprocess.run([sys.executable, "-m", "ember", "ir", "stats", path], check=True)

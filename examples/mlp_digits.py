@@ -41,7 +41,8 @@ def main():
     for epoch in range(1, args.epochs + 1):
         perm = torch.randperm(n)
         total = 0.0
-        for step in range(steps):
+        bar = progress(range(steps), epoch, args.epochs)
+        for step in bar:
             idx = perm[step * args.batch_size:(step + 1) * args.batch_size]
             optimizer.zero_grad()
             loss = loss_fn(model(x_train[idx]), y_train[idx])
@@ -49,8 +50,9 @@ def main():
             nn.utils.clip_grad_norm_(model.parameters(), max_norm=5.0)
             optimizer.step()
             total += loss.item()
-            progress(epoch, args.epochs, step + 1, steps, total / (step + 1))
-        print(f"  test acc {accuracy(model, x_test, y_test):.4f}")
+            bar.set_postfix(loss=f"{total / (step + 1):.4f}")
+        print(f"epoch {epoch:2d}/{args.epochs} loss {total / steps:.4f} test acc "
+              f"{accuracy(model, x_test, y_test):.4f}")
     return report_final(model, x_test, y_test, start)
 
 

@@ -13,7 +13,7 @@ On each call the cached variants' guards are checked (tensor shapes, dtypes, dev
 requires_grad; grad mode; Python scalar arguments; the training flags of modules and the
 hyper-parameters of optimizers the function reaches; the captured tensors' shapes and whether their
 ``.grad`` is set).  A hit runs the generated code; a miss traces and compiles a new variant and
-records why (``fn.stats``, ``EMBER_LOG_RECOMPILES=1`` / ``config.log_recompiles``).  A size that
+records why (``fn.stats``, ``EMBER_LOGS=recompiles`` / ``config.log_recompiles``).  A size that
 changes between calls becomes symbolic (one variant for all sizes), as do sizes marked with
 ``dynamic=True``/``mark_dynamic``; ``dynamic=False`` keeps every size static.
 
@@ -25,19 +25,21 @@ makes it an error instead.  See docs/compile.md.
 from __future__ import annotations
 
 import functools
+import logging
 import os
-import sys
 import time
 import warnings
 
 import numpy as np
+
+from .. import _logging
 
 from .compile_breaks import (_RETRY, CompileError, GraphBreaks, GraphBreakWarning,
                              RecompileLimitWarning)
 from . import compile_device
 from .compile_build import Builder
 from .compile_guards import (GuardChecks, Variant, _describe, _flatten_args, _guarded, _is_module,
-                             _reached_objects, _state_guard, _user_site)
+                             _reached_objects, _state_guard, _user_site, lifted_name)
 from .compile_hparams import hp_array, replay
 from .compile_segments import Segments
 from ..frontend.dispatch import STATE, _new
@@ -50,7 +52,6 @@ __all__ = ["compile", "config", "stats", "CompileError", "GraphBreakWarning",
 
 class Config:
     """Switches (``ember.compiler.compile.config``); environment variables set the defaults."""
-    log_recompiles = os.environ.get("EMBER_LOG_RECOMPILES", "") not in ("", "0")
     log_graph_breaks = True
     recompile_limit = int(os.environ.get("EMBER_RECOMPILE_LIMIT", "8"))
     error_on_recompile_limit = os.environ.get("EMBER_RECOMPILE_ERROR", "") not in ("", "0")
@@ -58,6 +59,15 @@ class Config:
     # graph breaks: compiled segments around them (False: the signature runs eagerly)
     segment_breaks = os.environ.get("EMBER_COMPILE_SEGMENTS", "1") not in ("", "0")
     segment_paths = int(os.environ.get("EMBER_SEGMENT_PATHS", "4"))   # recorded paths per slot
+
+    @property
+    def log_recompiles(self):
+        """The ``recompiles`` log topic (``EMBER_LOGS=recompiles``; ``EMBER_LOG_RECOMPILES=1``)."""
+        return _logging.enabled("recompiles")
+
+    @log_recompiles.setter
+    def log_recompiles(self, on):
+        _logging.set_logs(recompiles=bool(on))
 
 
 config = Config()
@@ -125,6 +135,23 @@ class OptimizedModule:
     def memory_plan(self, *args, **kwargs):
         return self._compiled.memory_plan(*args, **kwargs)
 
+    # the compiled forward's introspection, as on a compiled function
+    @property
+    def stats(self):
+        return self._compiled.stats
+
+    def explain(self):
+        return self._compiled.explain()
+
+    def code(self, variant=-1):
+        return self._compiled.code(variant)
+
+    def program(self, variant=-1):
+        return self._compiled.program(variant)
+
+    def report(self, path, *args, **kwargs):
+        return self._compiled.report(path, *args, **kwargs)
+
 
 def call_arrays(v, flat, hp):
     """The arrays variant ``v``'s program takes for a call with flattened arguments ``flat`` (and
@@ -186,6 +213,11 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
 
     # --- the call path ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        if STATE.profiler is not None:   # ember.profiler: time the call and its statements
+            return STATE.profiler.compiled_call(self, args, kwargs)
+        return self._call(*args, **kwargs)
+
+    def _call(self, *args, **kwargs):
         if self.disable or self.backend == "eager" or STATE.tracer is not None:
             return self.fn(*args, **kwargs)
         self.stats["calls"] += 1
@@ -231,9 +263,8 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
             return self._eager(args, kwargs)
         if reason is not None:
             self.stats["recompiles"].append({"reason": reason, "site": site})
-            if config.log_recompiles:
-                print(f"[ember.compile] recompiling {self.__name__}: {reason} (at {site})",
-                      file=sys.stderr)
+            _logging.get_logger("recompiles").info("recompiling %s (variant %d): %s (at %s)",
+                                                    self.__name__, n_done, reason, site)
         v = self.build_variant(flat, sigs, state, grad, args, kwargs)
         if v.eager is not None:
             return self._eager(args, kwargs)
@@ -265,12 +296,15 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
             # it is just another break there (compile_segments._lr_inputs)
             v.hp_keys = frozenset({"lr"})
             v.state_vals = _guarded(state, v.hp_keys)
+        v.state_labels = [lab for lab, k in zip(state[1], state[2]) if k not in v.hp_keys]
+        v.objs = self._objs     # guard messages name captured parameters by module
         dt_ = time.perf_counter() - t0
         self.stats["compile_seconds"] += dt_
         _GLOBAL["compile_seconds"] += dt_
         self.stats["compiles"] += 1
         _GLOBAL["compiles"] += 1
         self.variants.append(v)
+        _log_variant(self, len(self.variants) - 1, dt_)
         return v
 
     # --- running ----------------------------------------------------------------------------------
@@ -395,51 +429,79 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
 
     # --- introspection ----------------------------------------------------------------------------
     def explain(self):
-        """A text report: variants, their guards, recompile reasons, graph breaks, timings."""
+        """A text report: variants, their guards, how each differs from the one before it,
+        recompile reasons (the failed guard with its values), graph breaks, timings."""
         lines = [f"ember.compile({self.__name__}): {len(self.variants)} variant(s), "
                  f"{self.stats['calls']} calls, {self.stats['cache_hits']} cache hits"]
+        names = self._arg_names(max((len(v.arg_sigs or ()) for v in self.variants), default=0))
         for i, v in enumerate(self.variants):
             if v.eager is not None:
                 lines.append(f"  variant {i}: eager ({v.eager})")
-                continue
-            if v.segments is not None:
+            else:
                 sig = ", ".join(_describe(s) for s in v.arg_sigs)
-                lines.append(f"  variant {i}: ({sig}) grad_enabled={v.grad_enabled} compiled in "
-                             f"segments around graph breaks")
-                lines.extend(v.segments.describe())
-                continue
-            sig = ", ".join(_describe(s) for s in v.arg_sigs)
-            lines.append(f"  variant {i}: ({sig}) grad_enabled={v.grad_enabled} "
-                         f"{len(v.graph.nodes) if v.graph else 0} nodes")
-            if v.symbol_guards:
-                lines.append(f"    symbolic guards: {[str(g) for g in v.symbol_guards]}")
-            if v.timings:
-                lines.append("    " + ", ".join(f"{k} {1e3 * t:.2f} ms" for k, t in v.timings.items()))
+                if v.segments is not None:
+                    lines.append(f"  variant {i}: ({sig}) grad_enabled={v.grad_enabled} compiled "
+                                 f"in segments around graph breaks")
+                    lines.extend(v.segments.describe())
+                else:
+                    lines.append(f"  variant {i}: ({sig}) grad_enabled={v.grad_enabled} "
+                                 f"{len(v.graph.nodes) if v.graph else 0} nodes")
+                    if v.symbol_guards:
+                        lines.append(f"    symbolic guards: {[str(g) for g in v.symbol_guards]}")
+                    if v.timings:
+                        lines.append("    " + ", ".join(f"{k} {1e3 * t:.2f} ms"
+                                                       for k, t in v.timings.items()))
+            if i > 0:
+                diff = variant_differences(self.variants[i - 1], v, names)
+                lines.append(f"    differs from variant {i - 1}: "
+                             + ("; ".join(diff) if diff else "no guarded value (see the "
+                                                              "recompile reason)"))
         for r in self.stats["recompiles"]:
             lines.append(f"  recompiled: {r['reason']} (at {r['site']})")
         for b in self.stats["graph_breaks"]:
             lines.append(f"  graph break: {b}")
         return "\n".join(lines)
 
+    def _variant(self, variant):
+        """(index, Variant) for a variant number (negative counts from the end)."""
+        if not self.variants:
+            raise RuntimeError(f"ember.compile: {self.__name__} has no compiled variant yet (call "
+                               f"it first)")
+        try:
+            v = self.variants[variant]
+        except IndexError:
+            raise IndexError(f"ember.compile: {self.__name__} has {len(self.variants)} variant(s), "
+                             f"no variant {variant}") from None
+        return variant % len(self.variants), v
+
     def code(self, variant=-1):
-        """The generated NumPy module of a variant (of a segmented variant: each segment's
-        module, headed by its name and where it ends)."""
-        v = self.variants[variant]
+        """The generated module of a variant (of a segmented variant: each segment's module,
+        headed by its name and where it ends)."""
+        _, v = self._variant(variant)
         if v.segments is not None:
             return "\n".join(f"# --- segment {name} ({seg.n_nodes} nodes, ends at "
                              f"{seg.reason or 'return'}) ---\n{seg.source_code}"
                              for name, seg in v.segments.segments())
-        return v.source_code
+        return v.source_code if v.source_code is not None else \
+            getattr(v.module, "source_code", None)
+
+    def report(self, path, *args, **kwargs):
+        """Write an HTML report of a variant (the program at each stage, the fusion plan with its
+        reasons, the generated code, a profiled run's times, the memory timeline) to ``path``.
+        With arguments, the variant those arguments select is profiled on them (a training step
+        then takes one more step); without, the last variant is reported without timings."""
+        from ..report import report_compiled
+        return report_compiled(self, path, args, kwargs)
 
     def program(self, variant=-1):
         """The traced graph of a variant as a saveable ember.jit Program (state = current values
         of the captured tensors)."""
         from ..jit.program import Program
-        v = self.variants[variant]
+        index, v = self._variant(variant)
         if v.graph is None:
             why = ("it runs in segments around graph breaks: see code() and explain()"
                    if v.segments is not None else f"it runs eagerly: {v.eager}")
-            raise RuntimeError(f"ember.compile: variant {variant} of {self.__name__} has no single "
+            raise RuntimeError(f"ember.compile: variant {index} of {self.__name__} has no single "
                                f"program ({why})")
         g = v.pipeline.graph if v.pipeline is not None else v.graph
         state = {}
@@ -450,3 +512,75 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
                 ev = [e for e in v.events if e[0] == "hp"][x[0]]
                 state[gv.name] = _new(hp_array(ev[1][ev[2]], x[1]))
         return Program(g, state)
+
+
+def variant_differences(a, b, names):
+    """What variant ``b`` guards differently from variant ``a``: arguments (dtype, shape,
+    requires_grad, scalar values), grad mode, module training flags, optimizer state and
+    hyper-parameters, autocast."""
+    out = []
+    if a.grad_enabled != b.grad_enabled:
+        out.append(f"grad mode {a.grad_enabled} -> {b.grad_enabled}")
+    sa, sb = a.arg_sigs or [], b.arg_sigs or []
+    for k, (x, y) in enumerate(zip(sa, sb)):
+        if x != y:
+            out.append(f"argument {names[k] if k < len(names) else k!r}: {_describe(x)} -> "
+                       f"{_describe(y)}")
+    if len(sa) != len(sb):
+        out.append(f"number of arguments {len(sa)} -> {len(sb)}")
+    la = dict(zip(getattr(a, "state_labels", ()), a.state_vals))
+    lb = dict(zip(getattr(b, "state_labels", ()), b.state_vals))
+    for lab in lb:
+        if lab in la and la[lab] != lb[lab]:
+            out.append(f"{lab} {la[lab]!r} -> {lb[lab]!r}")
+    before = {id(e[0]): e for e in a.lifted}
+    word = {True: "set", False: "None", None: "either"}
+    for t, dtype, shape, has_grad, _ in b.lifted:
+        e = before.get(id(t))
+        if e is None:
+            continue
+        what = lifted_name(b, t, names)
+        if (e[1], e[2]) != (dtype, shape):
+            out.append(f"{what}: {e[1]}{list(e[2])} -> {dtype}{list(shape)}")
+        if e[3] != has_grad:
+            out.append(f"{what}: .grad {word[e[3]]} -> {word[has_grad]}")
+    return out
+
+
+def _log_variant(cf, index, seconds):
+    """The log topics of a new variant: perf (compile time), guards, graph_code (the optimized
+    program), output_code (the generated module)."""
+    v = cf.variants[index]
+    name = f"{cf.__name__} variant {index}"
+    perf = _logging.get_logger("perf")
+    if perf.isEnabledFor(logging.INFO):
+        how = ("eager: " + v.eager if v.eager is not None else "segments" if v.segments is not None
+               else f"{len(v.graph.nodes)} nodes")
+        if getattr(v, "cache_hit", False):
+            how += ", code from the cache"
+        perf.info("compiled %s in %.1f ms (%s)%s", name, 1e3 * seconds, how,
+                  "; " + ", ".join(f"{k} {1e3 * t:.2f} ms" for k, t in v.timings.items())
+                  if v.timings else "")
+    guards = _logging.get_logger("guards")
+    if guards.isEnabledFor(logging.INFO) and v.arg_sigs is not None:
+        names = cf._arg_names(len(v.arg_sigs))
+        lines = [f"guards of {name}:", f"  grad_enabled == {v.grad_enabled}"]
+        lines += [f"  {names[k]}: {_describe(s)}" for k, s in enumerate(v.arg_sigs)]
+        lines += [f"  {lab} == {val!r}" for lab, val in zip(v.state_labels, v.state_vals)]
+        lines += [f"  {lifted_name(v, t, names)}: {dtype}{list(shape)}"
+                  + (f", .grad {'set' if g else 'None'}" if g is not None else "")
+                  for t, dtype, shape, g, _ in v.lifted]
+        lines += [f"  {g}" for g in v.symbol_guards]
+        guards.info("\n".join(lines))
+    if v.graph is None:
+        return
+    code_log = _logging.get_logger("graph_code")
+    if code_log.isEnabledFor(logging.INFO):
+        from ..ir.printer import print_graph
+        code_log.info("optimized program of %s:\n%s", name, print_graph(
+            v.graph, source_lines=code_log.isEnabledFor(logging.DEBUG)).rstrip())
+    out_log = _logging.get_logger("output_code")
+    if out_log.isEnabledFor(logging.INFO):
+        src = cf.code(index)
+        if src:
+            out_log.info("generated module of %s:\n%s", name, src.rstrip())

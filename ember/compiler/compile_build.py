@@ -4,10 +4,12 @@ graph input comes from, run the pass pipeline and build the backend module (NumP
 interpreter), plus the backward program when the caller differentiates the outputs."""
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
 
+from .._logging import get_logger
 from .compile_breaks import _BROKE, _RETRY, CompileError
 from .compile_device import variant_device
 from .compile_guards import _Expr, _is_module
@@ -206,6 +208,7 @@ class Builder:
         from .compile import config
         from ..ir.printer import print_graph
         v.graph = graph
+        _log_traced(self.__name__, graph)
         if self.backend == "interpret" and v.device is None:
             from ..ir.interpret import Interpreter
             v.module = _InterpretedModule(Interpreter(graph))
@@ -221,8 +224,11 @@ class Builder:
         from ..codegen.numpy_backend import CompiledModule, generate
         t0 = time.perf_counter()
         text = print_graph(graph, source_lines=False)
+        v.traced_text = text     # the traced stage, for fn.report() (the passes change graph)
         key = cache.key_of(text, repr(graph.hints))
-        src = cache.load(key)
+        # logs of the pipeline's work (fusion plan, optimized program, pass times) need it to run:
+        # then the code cache is written but not read
+        src = None if _pipeline_logged() else cache.load(key)
         v.cache_hit = src is not None
         if src is None:
             from ..passes import run_pipeline
@@ -241,6 +247,20 @@ class Builder:
         v.source_code = src
         v.module = CompiledModule(src, filename=f"<ember {graph.name} {key[:8]}>")
         v.timings["total_build"] = time.perf_counter() - t0
+
+
+def _pipeline_logged():
+    return any(get_logger(t).isEnabledFor(level) for t, level in (
+        ("fusion", logging.INFO), ("graph_code", logging.INFO), ("perf", logging.DEBUG)))
+
+
+def _log_traced(name, graph):
+    """The ``graph`` log topic: the traced program (with source lines at debug level)."""
+    log = get_logger("graph")
+    if log.isEnabledFor(logging.INFO):
+        from ..ir.printer import print_graph
+        log.info("traced program of %s:\n%s", name, print_graph(
+            graph, source_lines=log.isEnabledFor(logging.DEBUG)).rstrip())
 
 
 def _graph_name(fn):

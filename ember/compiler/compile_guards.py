@@ -211,22 +211,41 @@ def _device_name(data_class):
     return "cpu" if data_class is np.ndarray else "cuda"
 
 
-def _lifted_mismatch(v):
+def lifted_name(v, t, arg_names=()):
+    """How a guard message names a captured tensor of variant v: its parameter/buffer name, the
+    argument it is, or its graph input name."""
+    for k, a in getattr(v, "_arg_tensors", {}).items():
+        if a is t and k < len(arg_names):
+            return f"argument {arg_names[k]!r}"
+    for obj in getattr(v, "objs", ()):   # a module's parameter captured through its optimizer
+        if _is_module(obj):
+            for qual, p in obj.named_parameters():
+                if p is t:
+                    return f"parameter {type(obj).__name__}.{qual}"
+    if v.graph is not None:
+        for gv, (kind, x) in zip(v.graph.inputs, v.sources):
+            if kind == "lifted" and x is t:
+                return f"{gv.kind} {gv.target or gv.name!r}"
+    return "a captured tensor"
+
+
+def _lifted_mismatch(v, arg_names=()):
     """Why a captured tensor of variant v fails its guard (dtype, shape, whether .grad is set),
     or None when all pass."""
     for t, dtype, shape, has_grad, data_class in v.lifted:
         d = t._data
         if d.__class__ is not data_class:
             if d.__class__.__name__ == "TracedData":
-                return "a captured tensor is being traced elsewhere"
-            return (f"a captured tensor moved to another device "
+                return f"{lifted_name(v, t, arg_names)} is being traced elsewhere"
+            return (f"{lifted_name(v, t, arg_names)} moved to another device "
                     f"({_device_name(data_class)} -> {_device_name(d.__class__)})")
         if d.dtype != dtype or d.shape != shape:
-            return (f"a captured tensor changed ({dtype}[{_shape_str(shape)}] -> "
+            return (f"{lifted_name(v, t, arg_names)} changed ({dtype}[{_shape_str(shape)}] -> "
                     f"{d.dtype}[{_shape_str(d.shape)}])")
         if has_grad is not None and (t.grad is not None) != has_grad:
-            return (f"a captured tensor's .grad is {'set' if t.grad is not None else 'None'} "
-                    f"(it was {'set' if has_grad else 'None'} when compiled)")
+            return (f"{lifted_name(v, t, arg_names)}: .grad is "
+                    f"{'set' if t.grad is not None else 'None'} (it was "
+                    f"{'set' if has_grad else 'None'} when compiled)")
     return None
 
 
@@ -284,7 +303,26 @@ class GuardChecks:
                 if a != b:
                     return f"{lab} changed ({a!r} -> {b!r})"
             return "module/optimizer state changed"
-        return _lifted_mismatch(v) or "a symbolic size broke a guard of the compiled program"
+        return _lifted_mismatch(v, names) or self._failed_symbol_guard(v, sigs, names) or \
+            "a symbolic size broke a guard of the compiled program"
+
+    def _failed_symbol_guard(self, v, sigs, names):
+        """The symbolic guard of v these arguments break, with the sizes bound to its symbols
+        (and where each size comes from), or None."""
+        env, where = {}, {}
+        for k, (w, g) in enumerate(zip(v.arg_sigs, sigs)):
+            _sig_matches(w, g, env)
+            if w[0] == "T":
+                for d, dim in enumerate(w[2]):
+                    if isinstance(dim, str):
+                        where.setdefault(dim, f"{names[k]!r} dim {d}")
+        subs = {s: env[s.name] for s in v.symbol_free if s.name in env}
+        for g in v.symbol_guards:
+            if not bool(g.subs(subs)):
+                sizes = ", ".join(f"{s}={subs[s]} ({where.get(s.name, '?')})"
+                                  for s in sorted(g.free_symbols, key=str) if s in subs)
+                return f"the symbolic guard `{g}` failed with {sizes}"
+        return None
 
     def _arg_names(self, n):
         from ..jit.program import _input_names

@@ -43,6 +43,7 @@ class Node:
     hooks = None
     retained = None
     released = False
+    torch_name = None   # PyTorch's name where an op's last primitive is not its namesake
 
     def __init__(self, prim, inputs, params, out):
         self.prim = prim
@@ -67,6 +68,8 @@ class Node:
             self.out_version = saved._base._ver
 
     def name(self):
+        if self.torch_name is not None:
+            return self.torch_name
         return "".join(p.capitalize() for p in self.prim.name.split("_")) + "Backward0"
 
     def __repr__(self):
@@ -146,6 +149,18 @@ class AccumulateGrad:
 
     def name(self):
         return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+def torch_named(t, name):
+    """Give ``t``'s grad_fn PyTorch's name for the op that made it (``sum`` ends in a reshape
+    primitive, torch calls the node SumBackward0).  Returns t."""
+    fn = t._grad_fn
+    if fn.__class__ is Node:
+        fn.torch_name = name
+    return t
 
 
 def record(prim, args, params, out):
@@ -497,9 +512,13 @@ class FunctionNode:
     def name(self):
         return self.fn.__name__ + "Backward"
 
+    def __repr__(self):   # torch: <torch.autograd.function.MyFnBackward object at 0x...>
+        return f"<ember.autograd.function.{self.name()} object at {hex(id(self))}>"
+
     @property
     def next_functions(self):
-        return tuple(e if e is not None else (None, 0) for e in self.next)
+        return tuple((None, 0) if e is None else e if isinstance(e[0], (Node, FunctionNode))
+                     else (AccumulateGrad(e[0]), 0) for e in self.next)
 
     def apply(self, grads, create_graph):
         if self.released:

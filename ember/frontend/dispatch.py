@@ -32,6 +32,7 @@ class _State(threading.local):
     grad_enabled = True
     tracer = None          # the frontend.trace Tracer while this thread traces, else None
     record_hook = None     # a callable(prim) used by tests to see which primitives an op binds
+    profiler = None        # the active ember.profiler.profile (it sets record_hook to record)
 
 
 STATE = _State()
@@ -58,8 +59,10 @@ def wrap(a):
 def bind(prim, *args, **params):
     if STATE.tracer is not None:
         return STATE.tracer.bind(prim, args, params)
-    if STATE.record_hook is not None:
+    if STATE.record_hook is not None:   # (one check on every op when nothing observes)
         STATE.record_hook(prim)
+        if STATE.profiler is not None:
+            return STATE.profiler.op(prim, args, params)
     try:
         fn = prim.numpy
         if fn.__class__ is _ufunc and args[0]._data.size >= _PARALLEL_MIN:

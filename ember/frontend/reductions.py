@@ -13,6 +13,7 @@ from .. import dtypes as dt
 from .. import ops as P
 from ..runtime import cpu as _cpu
 from .device_ops import on_cuda, on_device_of
+from .autograd import torch_named
 from .dispatch import STATE, bind, wrap as _wrap
 from .tensor import Tensor, _dim
 from .functional import (_AMP, abs, exp, float_input, isinf, isnan, log, logical_not, maximum,
@@ -85,7 +86,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
         x = to_dtype(x, dt.to_dtype(dtype))
     elif x.dtype.category != dt.FLOAT:
         x = to_dtype(x, dt.int64)
-    return _reduce(P.SUM, x, _dims(x, dim), keepdim)
+    out = _reduce(P.SUM, x, _dims(x, dim), keepdim)
+    # torch numbers its overloads: sum() is SumBackward0, sum(dim) SumBackward1
+    return torch_named(out, "SumBackward0" if dim is None else "SumBackward1") \
+        if out._grad_fn is not None else out
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
@@ -121,7 +125,9 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
                            f"floating point or complex dtype. Got: {dt.legacy_name(x.dtype)}")
     dims = _dims(x, dim)
     n = _count(x, dims)
-    return sum(x, dims, keepdim) / n if n else sum(x, dims, keepdim) * math.nan
+    out = sum(x, dims, keepdim) / n if n else sum(x, dims, keepdim) * math.nan
+    return torch_named(out, "MeanBackward0" if dim is None else "MeanBackward1") \
+        if out._grad_fn is not None else out
 
 
 def nanmean(input, dim=None, keepdim=False):

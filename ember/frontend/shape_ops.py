@@ -9,6 +9,7 @@ import numpy as np
 from .. import dtypes as dt
 from .. import ops as P
 from ..shapes import prod as _prod
+from .autograd import torch_named
 from . import dispatch
 from .device_ops import on_cuda
 from .dispatch import STATE, bind
@@ -83,7 +84,8 @@ def view(input, *shape):
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
                            "least one dimension spans across two contiguous subspaces). Use "
                            ".reshape(...) instead.")
-    return bind(P.RESHAPE, input, shape=shape)
+    out = bind(P.RESHAPE, input, shape=shape)
+    return torch_named(out, "ViewBackward0") if out._grad_fn is not None else out
 
 
 def _view_dtype(input, dtype):

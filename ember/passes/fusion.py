@@ -15,6 +15,7 @@ position of its last node; every node of the graph is in exactly one group), and
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .manager import register
@@ -181,21 +182,25 @@ def format_groups(graph, why=False):
         fusion(graph)
         plan = graph.fusion
     names = assign_names(graph)
+    # kernels are numbered 0, 1, ... as listed (views and inlined constants get no number)
+    number = {g.id: k for k, g in enumerate(plan.kernels)}
     lines = [f"# {len(plan.kernels)} kernels ({sum(1 for g in plan.kernels if len(g.nodes) > 1)} "
              f"fused) from {len(graph.nodes)} nodes"]
-    for g in plan.groups:
-        if g.kind in ("view", "const"):
-            continue
+    for g in plan.kernels:
         ins = ", ".join(names[v] for v in g.inputs)
         outs = ", ".join(names[v] for v in g.outputs)
-        lines.append(f"group {g.id} {g.kind} {_fmt(g.shape)}: ({ins}) -> ({outs})")
+        lines.append(f"group {number[g.id]} {g.kind} {_fmt(g.shape)}: ({ins}) -> ({outs})")
         for n in g.nodes:
             args = ", ".join(names[v] for v in n.inputs)
             lines.append(f"    {names[n.out]}: \"{format_type(n.out.meta)}\" = {n.prim.name}({args})")
     if why:
+        # an inlined constant producer is no edge between kernels, whatever the reason recorded
+        real = [r for r in plan.rejected if node_kind(r[0]) != "const"]
         lines.append("")
-        lines.append(f"# not fused ({len(plan.rejected)} pairs):")
-        for p, c, reason in plan.rejected:
+        lines.append(f"# not fused ({len(real)} pairs):")
+        for p, c, reason in real:
+            reason = re.sub(r"group (\d+)", lambda m: f"group {number.get(int(m[1]), m[1])}",
+                            reason)
             src = f"  # {c.source}" if c.source else ""
             lines.append(f"{names[p.out]} ({p.prim.name}) -> {names[c.out]} ({c.prim.name}): "
                          f"{reason}{src}")

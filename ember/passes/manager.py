@@ -1,5 +1,7 @@
 """The pass manager: runs named passes in order, times each one, verifies the graph after each, and
 keeps a printable snapshot of every stage when asked (``keep_stages`` or ``EMBER_DEBUG=1``).
+Pass times go to the ``perf`` log topic (debug level) and the fusion plan to ``fusion``
+(ember/_logging.py; ``EMBER_LOGS=+perf,fusion``).
 
 A pass is a function ``graph -> graph`` (it may return the same object, changed) registered with
 ``@register("name")``.  Analyses that later stages consume (fusion groups, the memory plan) are
@@ -7,12 +9,16 @@ attached to the graph as attributes (``graph.fusion``, ``graph.memory_plan``) by
 """
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 
+from .._logging import get_logger
 from ..ir.verify import verify
+
+_perf_log = get_logger("perf")
+_fusion_log = get_logger("fusion")
 
 PASSES: dict = {}
 
@@ -82,9 +88,13 @@ class PassManager:
                 if name == "fusion":
                     from .fusion import format_groups
                     res.stages["fused"] = format_groups(graph)
-            if debug_enabled():
-                print(f"[ember] pass {name:<14} {1e3 * (t1 - t0):7.2f} ms  "
-                      f"{len(graph.nodes)} nodes", file=sys.stderr)
+            if _perf_log.isEnabledFor(logging.DEBUG):
+                _perf_log.debug("pass %-14s %7.2f ms  %d nodes", name, 1e3 * (t1 - t0),
+                                len(graph.nodes))
+            if name == "fusion" and _fusion_log.isEnabledFor(logging.INFO):
+                from .fusion import format_groups
+                _fusion_log.info("fusion plan of %s:\n%s", graph.name, format_groups(
+                    graph, why=_fusion_log.isEnabledFor(logging.DEBUG)).rstrip())
         res.graph = graph
         return res
 
