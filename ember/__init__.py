@@ -66,7 +66,7 @@ def _lazy(name):
 def __getattr__(name):
     # subpackages that import heavier things load on first use: ember.nn, ember.optim, ...
     if name in ("nn", "optim", "utils", "multiprocessing", "jit", "ir", "cuda", "amp",
-                "serialization", "testing", "compiler", "passes", "codegen"):
+                "distributed", "serialization", "testing", "compiler", "passes", "codegen"):
         return _lazy(name)
     if name in ("save", "load"):
         return getattr(_lazy("serialization"), name)
