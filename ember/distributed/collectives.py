@@ -44,7 +44,7 @@ def _writable(t, what):
         raise RuntimeError(f"{what}: the output tensor is read-only")
     if d.flags.c_contiguous:
         return d, t._bump_version
-    staging = np.empty(d.shape, d.dtype)
+    staging = np.array(d, order="C")    # in-place ops (all_reduce) read the values too
 
     def write_back():
         np.copyto(d, staging)
