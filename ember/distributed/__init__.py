@@ -9,7 +9,7 @@ Importing this package needs no MPI; the first call that communicates imports mp
 to install when it is missing.  See docs/distributed.md.
 """
 from .errors import DistBackendError, DistError, DistNetworkError
-from .reduce_op import ReduceOp, RedOpType
+from .reduce_ops import ReduceOp, RedOpType
 from .process_group import (Backend, GroupMember, ProcessGroup, destroy_process_group, get_backend,
                             get_global_rank, get_group_rank, get_process_group_ranks, get_rank,
                             get_world_size, init_process_group, is_available, is_gloo_available,

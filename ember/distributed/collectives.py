@@ -16,7 +16,7 @@ from ..frontend.tensor import Tensor
 from . import _mpi
 from .datatypes import mpi_op, wire
 from .process_group import _default
-from .reduce_op import ReduceOp, normalize
+from .reduce_ops import ReduceOp, normalize
 from .work import Work
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._mpi import mpi
-from .reduce_op import ReduceOp, numpy_ufunc
+from .reduce_ops import ReduceOp, numpy_ufunc
 
 _BUILTIN = {"float32": "FLOAT", "float64": "DOUBLE", "int8": "INT8_T", "int16": "INT16_T",
             "int32": "INT32_T", "int64": "INT64_T", "uint8": "UINT8_T", "bool": "UINT8_T"}
