@@ -1,21 +1,26 @@
 """Work handles over MPI's non-blocking requests, completed by polling against a deadline.
 
 MPI's blocking calls wait forever when a peer has died or never joins; here every operation is a
-non-blocking request that is tested in a loop (spinning briefly, then sleeping a little longer each
-round so ranks sharing cores leave them to the ones computing) until it completes or the process
-group's timeout passes.  A timeout raises DistBackendError and marks the process state broken
+non-blocking request that is tested in a loop until it completes or the process group's timeout
+passes.  For the first ``_SPIN_SECONDS`` the loop tests continuously, yielding the core between
+tests (``sched_yield``: a rank sharing a core with its peer lets it run, and a multi-round
+collective advances only while both ranks test, so sleeping there would stall the peer); after
+that it sleeps a little longer each round (up to ``_MAX_NAP``), so a rank waiting for a slow or dead
+peer costs almost no CPU.  A timeout raises DistBackendError and marks the process state broken
 (MPI's state is undefined after an abandoned collective; exiting then aborts the job instead of
 hanging in MPI_Finalize).
 """
 from __future__ import annotations
 
+import os
 import time
 
 from . import _mpi
 from .errors import DistBackendError
 
-_SPINS = 64          # Test calls before the first sleep (a short collective finishes within them)
-_MAX_NAP = 2e-3      # the longest sleep between tests: bounds the latency added to a slow op
+_SPIN_SECONDS = 0.05   # test-and-yield this long before sleeping between tests
+_MAX_NAP = 2e-3        # the longest sleep between tests: bounds the latency added to a slow op
+_yield = getattr(os, "sched_yield", lambda: None)
 
 
 def poll(requests, deadline, what, group, status=None):
@@ -23,13 +28,16 @@ def poll(requests, deadline, what, group, status=None):
     MPI = _mpi.mpi()
     test = (lambda: requests[0].Test(status)) if status is not None else \
         (lambda: MPI.Request.Testall(requests))
-    spins, nap = 0, 1e-5
+    spin_until, nap = None, 1e-5
     try:
         while not test():
-            spins += 1
-            if spins <= _SPINS:
+            now = time.monotonic()
+            if spin_until is None:
+                spin_until = now + _SPIN_SECONDS
+            if now < spin_until:
+                _yield()
                 continue
-            if time.monotonic() > deadline:
+            if now > deadline:
                 group._fail(f"{what} timed out after {group.timeout:g} s")
             time.sleep(nap)
             nap = min(nap * 1.5, _MAX_NAP)

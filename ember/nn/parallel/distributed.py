@@ -30,16 +30,44 @@ _FIRST_BUCKET_BYTES = _MIB      # torch's dist._DEFAULT_FIRST_BUCKET_BYTES
 
 
 class _Bucket:
-    """Gradients of a few parameters of one dtype, reduced as one flat buffer."""
+    """Gradients of a few parameters of one dtype, reduced as one flat buffer.
+
+    A gradient is copied in its memory order (a transposed, Fortran-ordered weight gradient is a
+    plain memcpy, not a 25x slower transposing copy).  Every rank must use the same order, so the
+    buffer ends with one slot per parameter holding 1 where this rank copied it transposed: after
+    the SUM a slot is 0 or the world size when the ranks agreed; a parameter they disagree on is
+    reduced again in logical order (every rank sees the same sums, so all take that path)."""
 
     def __init__(self, index, params):
         self.index = index
         self.params = params
         sizes = [p.numel() for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
-        self.flat = np.zeros(self.offsets[-1], params[0]._data.dtype)
+        self.n = self.offsets[-1]
+        self.flat = np.zeros(self.n + len(params), params[0]._data.dtype)
+        self.transposed = [False] * len(params)
         self.pending = len(params)
         self.work = None
+
+    def pack(self, i, grad):
+        """Copy gradient array ``grad`` (None: zeros) of parameter i into the buffer."""
+        dst = self.flat[self.offsets[i]:self.offsets[i + 1]]
+        t = grad is not None and not grad.flags.c_contiguous and grad.flags.f_contiguous
+        self.transposed[i] = t
+        self.flat[self.n + i] = 1 if t else 0
+        if grad is None:
+            dst[...] = 0
+        else:
+            np.copyto(dst.reshape(grad.T.shape if t else grad.shape), grad.T if t else grad)
+
+    def unpack(self, i, grad):
+        """Copy parameter i's reduced values into gradient array ``grad`` (same memory order)."""
+        src = self.flat[self.offsets[i]:self.offsets[i + 1]]
+        t = self.transposed[i]
+        np.copyto(grad.T if t else grad, src.reshape(grad.T.shape if t else grad.shape))
+
+    def layouts_agree(self, i, world):
+        return self.flat[self.n + i] == (world if self.transposed[i] else 0)
 
 
 def assign_buckets(params, cap_bytes, first_cap_bytes=_FIRST_BUCKET_BYTES):
@@ -231,13 +259,13 @@ class DistributedDataParallel(Module):
     def _launch_ready(self):
         while self._next < len(self._buckets) and self._buckets[self._next].pending == 0:
             b = self._buckets[self._next]
-            for p, start, stop in zip(b.params, b.offsets, b.offsets[1:]):
+            for i, p in enumerate(b.params):
                 g = p.grad
                 if g is None or id(p) in self._unused:
-                    b.flat[start:stop] = 0
+                    b.pack(i, None)
                     continue
                 g._no_trace("DistributedDataParallel's gradient all-reduce")
-                b.flat[start:stop] = np.asarray(g._data).reshape(-1)
+                b.pack(i, g._data)
             b.work = dist.all_reduce(_new(b.flat), group=self.process_group, async_op=True)
             self._next += 1
         if self._next == len(self._buckets) and self._unused:
@@ -256,13 +284,24 @@ class DistributedDataParallel(Module):
             used = {id(p) for p, u in zip(self._params, self._used_map) if u}
         for b in self._buckets:
             b.work.wait()
-            np.divide(b.flat, np.asarray(n, b.flat.dtype), out=b.flat)
-            for p, start, stop in zip(b.params, b.offsets, b.offsets[1:]):
+            grads = b.flat[:b.n]
+            np.divide(grads, np.asarray(n, grads.dtype), out=grads)
+            for i, p in enumerate(b.params):
                 if used is not None and id(p) not in used:
                     continue        # no rank used it: its gradient stays as it was
-                avg = b.flat[start:stop].reshape(p._data.shape)
+                if not b.layouts_agree(i, n):
+                    self._reduce_alone(p)
+                    continue
                 if p.grad is None:
-                    p.grad = _new(avg.copy())
-                else:
-                    np.copyto(p.grad._data, avg)
-                    p.grad._bump_version()
+                    p.grad = _new(np.empty(p._data.shape, grads.dtype))
+                    b.transposed[i] = False
+                b.unpack(i, p.grad._data)
+                p.grad._bump_version()
+
+    def _reduce_alone(self, p):
+        """The ranks copied p's gradient in different memory orders: reduce it again by itself,
+        in logical order (rare: the ranks' backward passes differed)."""
+        g = p.grad if p.grad is not None and id(p) not in self._unused else \
+            _new(np.zeros(p._data.shape, p._data.dtype))
+        dist.all_reduce(g, op=dist.ReduceOp.AVG, group=self.process_group)
+        p.grad = g
