@@ -268,7 +268,6 @@ class DistributedDataParallel(Module):
                 b.pack(i, g._data)
             b.work = dist.all_reduce(_new(b.flat), group=self.process_group, async_op=True)
             self._next += 1
-
         if self._next == len(self._buckets) and self._unused:
             # which locally unused parameters some other rank used (their grads get the average)
             used = np.array([id(p) not in self._unused for p in self._params], np.uint8)
