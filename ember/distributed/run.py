@@ -47,7 +47,8 @@ def _parser():
     p.add_argument("-m", "--module", action="store_true",
                    help="run the target as a module (python -m)")
     p.add_argument("--no-python", "--no_python", action="store_true",
-                   help="run the target as an executable, not a Python script")
+                   help="run the target as an executable, not a Python script (it then gets "
+                        "MPI's PMI_RANK/PMI_SIZE, not torchrun's RANK/WORLD_SIZE)")
     p.add_argument("target", help="the training script (or module with -m)")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the script's arguments")
     return p

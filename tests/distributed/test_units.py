@@ -153,3 +153,12 @@ def test_post_accumulate_hooks_run_as_soon_as_a_leaf_is_ready():
     assert events == [("w2", True), "middle of backward", ("w1", True)]
     np.testing.assert_allclose(w1.grad.numpy(), (x.numpy().T @ np.ones((2, 3)) @
                                                  w2.detach().numpy().T), rtol=1e-5)
+
+
+def test_timeout_argument():
+    from ember.distributed.process_group import DEFAULT_TIMEOUT, _seconds
+    import datetime
+    assert _seconds(None) == DEFAULT_TIMEOUT.total_seconds() == 1800
+    assert _seconds(datetime.timedelta(seconds=90)) == 90 and _seconds(2.5) == 2.5
+    with pytest.raises(ValueError, match="timeout must be positive"):
+        _seconds(0)
