@@ -15,7 +15,8 @@ def _run(tmp_path, n, configs):
 
 
 def test_ddp_two_ranks(tmp_path):
-    configs = ["default", "tiny_buckets", "no_sync", "unused", "compiled", "checks"]
+    configs = ["default", "tiny_buckets", "no_sync", "unused", "compiled", "compiled_module",
+               "checks"]
     for r, res in enumerate(_run(tmp_path, 2, configs)):
         for cfg in configs[:-1]:
             assert res[cfg]["max_abs_err"] < TOL, (r, cfg, res[cfg])

@@ -1,4 +1,4 @@
-"""python -m ember.distributed.run and plain mpiexec start working jobs."""
+"""python -m ember.distributed.run starts working jobs (plain mpiexec: every other test here)."""
 import os
 import sys
 
@@ -6,7 +6,7 @@ import pytest
 
 from ember.distributed import run as launcher
 
-from .launch import SCRIPTS, describe, records, run, run_ranks
+from .launch import SCRIPTS, describe, records, run
 
 
 def test_launcher_sets_torchrun_environment(tmp_path):
@@ -21,12 +21,6 @@ def test_launcher_sets_torchrun_environment(tmp_path):
         assert (rec["rank"], rec["world"], rec["backend"]) == (r, 2, "mpi")
         assert rec["MASTER_PORT"] == "29555" and rec["MASTER_ADDR"] == "127.0.0.1"
         assert rec["argv"] == ["--lr", "0.1"] and rec["name"] == "__main__"
-
-
-def test_plain_mpiexec_works(tmp_path):
-    proc = run_ranks("env_check.py", 2, [tmp_path], timeout=60)
-    assert proc.returncode == 0, describe(proc)
-    assert [records(tmp_path, 2)[r]["rank"] for r in range(2)] == [0, 1]
 
 
 def test_command_line():

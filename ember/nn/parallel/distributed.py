@@ -8,9 +8,8 @@ its gradients are in, so communication overlaps the rest of backward.  Buckets s
 on every rank (MPI needs the same collective order everywhere).  The last gradient waits for the
 outstanding buckets and writes the averages back into ``.grad``.
 
-Under ``ember.compile``, launching a bucket reads gradient values: a graph break, so a compiled
-training step runs as compiled segments around each bucket's all-reduce with eager's results
-(docs/distributed.md).
+Under ``ember.compile``, DDP's forward and each bucket's launch are graph breaks: a compiled model
+or training step runs as compiled segments around them, with eager's results (docs/distributed.md).
 """
 from __future__ import annotations
 
@@ -205,6 +204,12 @@ class DistributedDataParallel(Module):
                 "argument `find_unused_parameters=True` to "
                 "`torch.nn.parallel.DistributedDataParallel`, and by making sure all `forward` "
                 "function outputs participate in calculating loss.")
+        if STATE.tracer is not None:
+            # under ember.compile: a graph break, so this Python (the reducer's per-iteration
+            # state, the buffer broadcast) runs on every call instead of being skipped by a
+            # compiled replay of the wrapped module
+            from ...ir.trace import data_dependent_error   # at call time: segments patch it
+            data_dependent_error("DistributedDataParallel.forward")
         if self.broadcast_buffers and self.require_forward_param_sync and \
                 self.process_group.size() > 1 and any(True for _ in self.module.buffers()):
             self._broadcast_state(include_params=False)

@@ -2,7 +2,8 @@
 the concatenated batch.  Each rank also trains the single-process reference itself (same seed,
 all ranks' data), then compares parameters.  Writes {"results": {...}} to <out>/rank<r>.json.
 
-argv: out_dir [configs...]; configs: default, tiny_buckets, no_sync, unused, compiled, checks
+argv: out_dir [configs...]; configs: default, tiny_buckets, no_sync, unused, compiled,
+compiled_module, checks
 """
 import json
 import os
@@ -97,7 +98,8 @@ def compare(name, **kw):
     if R == 0:
         model.load_state_dict(make(0).state_dict())   # ...which is the reference's start
     ddp = DDP(model, **ddp_kw)
-    got = train(ddp, ddp, R, micro, use_side, compiled=kw.get("compiled", False),
+    forward = ember.compile(ddp) if kw.get("compile_module") else ddp
+    got = train(forward, ddp, R, micro, use_side, compiled=kw.get("compiled", False),
                 sync_ctx=ddp.no_sync if micro > 1 else None)
     err = float(np.abs(got - reference).max())
     return {"max_abs_err": err, "n_buckets": len(ddp._buckets)}
@@ -119,6 +121,10 @@ for cfg in configs:
             warnings.simplefilter("ignore")
             results[cfg] = compare(cfg, compiled=True, ddp={"bucket_cap_mb": 1e-4})
             results[cfg].update(STATS)
+    elif cfg == "compiled_module":    # ember.compile(ddp_model): forward compiled, eager step
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results[cfg] = compare(cfg, compile_module=True, ddp={"bucket_cap_mb": 1e-4})
     elif cfg == "checks":
         model = make(R + 1)
         ddp = DDP(model, bucket_cap_mb=1e-4)
