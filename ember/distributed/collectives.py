@@ -14,9 +14,9 @@ import numpy as np
 from ..frontend.dispatch import _new
 from ..frontend.tensor import Tensor
 from . import _mpi
-from .datatypes import mpi_op, wire
+from .datatypes import reduction, wire
 from .process_group import _default
-from .reduce_ops import ReduceOp, normalize
+from .reduce_ops import ReduceOp
 from .work import Work
 
 
@@ -24,7 +24,8 @@ from .work import Work
 def _host(t, what):
     if not isinstance(t, Tensor):
         raise TypeError(f"{what}: expected an ember Tensor, got {type(t).__name__}")
-    t._no_trace(f"ember.distributed.{what}()")   # traced: a graph break (the value is needed)
+    if t._value is not None:    # traced: a graph break (the value is needed)
+        t._no_trace(f"ember.distributed.{what}()")
     d = t._data
     if not isinstance(d, np.ndarray):
         raise RuntimeError(f"{what}: the 'mpi' backend handles CPU tensors; got a tensor on "
@@ -117,8 +118,7 @@ def _after(*steps):
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     g = _default(group)
     arr, back = _writable(tensor, "all_reduce")
-    mop = normalize(op, arr.dtype)
-    req = g.comm.Iallreduce(_mpi.mpi().IN_PLACE, _spec(arr), mpi_op(mop, arr.dtype))
+    req = g.comm.Iallreduce(_mpi.mpi().IN_PLACE, _spec(arr), reduction(op, arr.dtype)[1])
     avg = (lambda: _divide(arr, g.size())) if op is ReduceOp.AVG else None
     return _launch(g, "all_reduce", [req], _after(avg, back), async_op, [tensor])
 
@@ -129,13 +129,11 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     MPI = _mpi.mpi()
     if g.rank() == root:
         arr, back = _writable(tensor, "reduce")
-        mop = normalize(op, arr.dtype)
-        req = g.comm.Ireduce(MPI.IN_PLACE, _spec(arr), mpi_op(mop, arr.dtype), root)
+        req = g.comm.Ireduce(MPI.IN_PLACE, _spec(arr), reduction(op, arr.dtype)[1], root)
         avg = (lambda: _divide(arr, g.size())) if op is ReduceOp.AVG else None
         return _launch(g, "reduce", [req], _after(avg, back), async_op, [tensor])
     arr = _readable(tensor, "reduce")
-    mop = normalize(op, arr.dtype)
-    req = g.comm.Ireduce(_spec(arr), None, mpi_op(mop, arr.dtype), root)
+    req = g.comm.Ireduce(_spec(arr), None, reduction(op, arr.dtype)[1], root)
     return _launch(g, "reduce", [req], None, async_op, [tensor])
 
 
@@ -162,9 +160,8 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
 
 def _reduce_scatter(g, output, send, op, async_op, what):
     arr, back = _writable(output, what)
-    mop = normalize(op, arr.dtype)
     req = g.comm.Ireduce_scatter_block(_blocks(send, g.size()), _spec(arr),
-                                        mpi_op(mop, arr.dtype))
+                                        reduction(op, arr.dtype)[1])
     avg = (lambda: _divide(arr, g.size())) if op is ReduceOp.AVG else None
     return _launch(g, what, [req], _after(avg, back), async_op, [output])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._mpi import mpi
-from .reduce_ops import ReduceOp, numpy_ufunc
+from .reduce_ops import ReduceOp, normalize, numpy_ufunc
 
 _BUILTIN = {"float32": "FLOAT", "float64": "DOUBLE", "int8": "INT8_T", "int16": "INT16_T",
             "int32": "INT32_T", "int64": "INT64_T", "uint8": "UINT8_T", "bool": "UINT8_T"}
@@ -22,12 +22,20 @@ _cache = {}
 
 def wire(array):
     """(buffer view, MPI datatype) for a contiguous array: what MPI reads and writes."""
-    name = array.dtype.name
-    if name == "bool":
-        array = array.view(np.uint8)
-    elif name in _HALF:
-        array = array.view(np.uint16)
-    return array, datatype(name)
+    entry = _by_dtype.get(array.dtype)
+    if entry is None:
+        entry = _by_dtype[array.dtype] = _transport(array.dtype)
+    view, dt = entry
+    return (array.view(view) if view is not None else array), dt
+
+
+_by_dtype = {}      # NumPy dtype -> (dtype the buffer is viewed as or None, MPI datatype)
+
+
+def _transport(dtype):
+    name = dtype.name
+    view = np.uint8 if name == "bool" else np.uint16 if name in _HALF else None
+    return view, datatype(name)
 
 
 def datatype(name):
@@ -44,6 +52,17 @@ def datatype(name):
             raise TypeError(f"ember.distributed: no MPI transport for dtype {name}")
         _cache[key] = t
     return t
+
+
+def reduction(op, dtype):
+    """(normalized ReduceOp, MPI op) for ReduceOp ``op`` on buffers of NumPy ``dtype`` (cached:
+    NumPy's dtype introspection costs microseconds per call)."""
+    key = (op, dtype)
+    r = _cache.get(key)
+    if r is None:
+        mop = normalize(op, dtype)
+        r = _cache[key] = (mop, mpi_op(mop, dtype))
+    return r
 
 
 def mpi_op(op, np_dtype):
