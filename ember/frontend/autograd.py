@@ -314,6 +314,42 @@ def on_device_of(array, like):
     return place(array, like)
 
 
+def _finish_leaf(leaf, g, capture, captured, accumulate, inputs, create_graph, taken):
+    """A leaf's gradient is complete: its hooks, then .grad, then post-accumulate hooks."""
+    if leaf._hooks:
+        for hook in leaf._hooks.values():
+            r = hook(g)
+            if r is not None:
+                g = r
+    for i in capture.get(id(leaf), ()):
+        captured[i] = g
+    if accumulate and inputs is None:
+        _store_grad(leaf, g, create_graph, taken)
+        if leaf._post_accumulate_hooks:
+            for hook in leaf._post_accumulate_hooks.values():
+                hook(leaf)
+
+
+# how many post-accumulate-grad hooks were ever registered: while 0, backward skips the scan
+# that finds when each leaf's gradient is complete (Tensor.register_post_accumulate_grad_hook)
+_POST_HOOKS = [0]
+
+
+def _leaf_ready_points(order):
+    """{i: leaves whose last gradient contribution comes from order[i]} for leaves with
+    post-accumulate hooks."""
+    last = {}
+    for i, node in enumerate(order):
+        for e in node.next:
+            if e is not None and not isinstance(e[0], (Node, FunctionNode)) and \
+                    e[0]._post_accumulate_hooks:
+                last[id(e[0])] = (i, e[0])
+    points = {}
+    for i, leaf in last.values():
+        points.setdefault(i, []).append(leaf)
+    return points
+
+
 def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, inputs=None,
                  allow_unused=False, accumulate=True):
     from .tensor import Tensor
@@ -361,8 +397,20 @@ def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, i
     prev = STATE.grad_enabled
     STATE.grad_enabled = bool(create_graph)
     taken = set()
+    order = _topo_order(roots)
+    # leaves with post-accumulate hooks (DistributedDataParallel's) are finished as soon as their
+    # last gradient contribution is in, as in PyTorch, so the hook can start communication while
+    # the rest of backward runs; other leaves are finished after the walk
+    early = _leaf_ready_points(order) if (_POST_HOOKS[0] and accumulate and inputs is None) \
+        else None
     try:
-        for node in _topo_order(roots):
+        for pos, node in enumerate(order):
+            if early is not None and pos - 1 in early:
+                for leaf in early[pos - 1]:
+                    slot = leaf_grads.pop(id(leaf), None)
+                    if slot is not None and slot[1] is not None:
+                        _finish_leaf(leaf, slot[1], capture, captured, accumulate, inputs,
+                                     create_graph, taken)
             grads = node_grads.pop(id(node), None)
             if grads is None:
                 continue
@@ -400,20 +448,8 @@ def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, i
         STATE.grad_enabled = prev
 
     for leaf, g in leaf_grads.values():
-        if g is None:
-            continue
-        if leaf._hooks:
-            for hook in leaf._hooks.values():
-                r = hook(g)
-                if r is not None:
-                    g = r
-        for i in capture.get(id(leaf), ()):
-            captured[i] = g
-        if accumulate and inputs is None:
-            _store_grad(leaf, g, create_graph, taken)
-            if leaf._post_accumulate_hooks:
-                for hook in leaf._post_accumulate_hooks.values():
-                    hook(leaf)
+        if g is not None:
+            _finish_leaf(leaf, g, capture, captured, accumulate, inputs, create_graph, taken)
 
     if inputs is not None:
         for i, (t, g) in enumerate(zip(inputs, captured)):
