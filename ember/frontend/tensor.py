@@ -349,9 +349,9 @@ class Tensor:
         # a detached copy of the values; ember.multiprocessing registers a shared-memory reducer.
         # A CUDA tensor pickles its host values and the device, and is rebuilt on that device.
         if self.is_cuda:
-            return (_rebuild, (np.ascontiguousarray(self._host()), self._requires_grad,
+            return (_rebuild, (np.asarray(self._host(), order="C"), self._requires_grad,
                                self._is_param, str(self.device)))
-        return (_rebuild, (np.ascontiguousarray(self._data), self._requires_grad, self._is_param))
+        return (_rebuild, (np.asarray(self._data, order="C"), self._requires_grad, self._is_param))
 
     def __deepcopy__(self, memo):
         from .device_ops import copy_data

@@ -41,9 +41,9 @@ class Parameter(Tensor):
         from ..frontend.tensor import _rebuild
         import numpy as np
         if self.is_cuda:   # host values + the device; rebuilt on that device
-            return (_rebuild, (np.ascontiguousarray(self._host()), self._requires_grad, True,
+            return (_rebuild, (np.asarray(self._host(), order="C"), self._requires_grad, True,
                                str(self.device)))
-        return (_rebuild, (np.ascontiguousarray(self._data), self._requires_grad, True))
+        return (_rebuild, (np.asarray(self._data, order="C"), self._requires_grad, True))
 
 
 class Buffer(Tensor):
