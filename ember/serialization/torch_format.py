@@ -41,8 +41,9 @@ _DTYPE_NAMES = {"float32": "float32", "float": "float32", "float64": "float64",
                 "bfloat16": "bfloat16", "int64": "int64", "long": "int64", "int32": "int32",
                 "int": "int32", "int16": "int16", "short": "int16", "int8": "int8",
                 "uint8": "uint8", "bool": "bool"}
-# a compressed entry may expand at most this much (a zip bomb otherwise)
-_MAX_EXPANSION = 1000
+# a compressed entry may expand at most this much (a zip bomb otherwise); PyTorch and ember
+# store entries uncompressed, so only a re-zipped checkpoint is compressed at all
+_MAX_EXPANSION = 100
 
 
 class _StorageType:
@@ -253,7 +254,8 @@ class _Loader:
         if kind is np.ndarray and _safe_array_state(state):
             inst.__setstate__(state)
             return
-        if kind is np.dtype and isinstance(state, tuple) and state == inst.__reduce__()[2]:
+        if isinstance(inst, np.dtype) and isinstance(state, tuple) and \
+                state == inst.__reduce__()[2]:
             return                          # a dtype's state is its own: nothing to set
         if isinstance(inst, _safe.allowed_types()) and not isinstance(inst, type):
             setstate = getattr(inst, "__setstate__", None)
