@@ -59,6 +59,20 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     pass  # accepted for compatibility; ember's repr follows PyTorch's defaults
 
 
+# --- PyTorch's process-wide switches, legacy constructors, extra submodules (issue 15, COMPAT) ---
+from .settings import (set_num_threads, get_num_threads, set_num_interop_threads,  # noqa: F401,E402
+                       get_num_interop_threads, set_float32_matmul_precision,
+                       get_float32_matmul_precision, use_deterministic_algorithms,
+                       are_deterministic_algorithms_enabled,
+                       is_deterministic_algorithms_warn_only_enabled,
+                       set_deterministic_debug_mode, get_deterministic_debug_mode)
+from .legacy_tensors import (FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor,  # noqa: F401,E402
+                             LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor,
+                             BoolTensor)
+_COMPAT_SUBMODULES = ("accelerator", "backends", "onnx", "hub", "settings")
+# --- end of the COMPAT block ---
+
+
 def _lazy(name):
     import importlib
     return importlib.import_module("ember." + name)
@@ -69,6 +83,8 @@ def __getattr__(name):
     if name in ("nn", "optim", "utils", "multiprocessing", "jit", "ir", "cuda", "amp",
                 "serialization", "testing", "compiler", "passes", "codegen", "profiler", "report",
                 "distributed"):
+        return _lazy(name)
+    if name in _COMPAT_SUBMODULES:
         return _lazy(name)
     if name in ("save", "load"):
         return getattr(_lazy("serialization"), name)

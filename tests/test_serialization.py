@@ -86,7 +86,7 @@ def test_views_share_storage_after_load(tmp_path):
     assert out["row"]._version > v  # one version counter per storage, like PyTorch
     # the storage is written once
     with zipfile.ZipFile(tmp_path / "ckpt.pt") as z:
-        assert len([n for n in z.namelist() if n.startswith("ember/storages/")]) == 1
+        assert len([n for n in z.namelist() if n.startswith("archive/data/")]) == 1
 
 
 def test_same_object_twice_loads_as_one_object(tmp_path):
@@ -164,9 +164,9 @@ def test_file_objects_and_paths(tmp_path):
     same_tensor(ember.load(io.BytesIO(b"".join(pipe.chunks))), t)
 
 
-def test_unsupported_objects_are_refused_with_their_path(tmp_path):
-    with pytest.raises(TypeError, match=r"object of type object at obj\['a'\]\[1\]"):
-        ember.save({"a": [1, object()]}, tmp_path / "x.pt")
+def test_unpicklable_objects_are_refused_and_leave_no_file(tmp_path):
+    with pytest.raises(pickle.PicklingError, match="lambda"):
+        ember.save({"a": [1, lambda: 0]}, tmp_path / "x.pt")
     assert not (tmp_path / "x.pt").exists()
     assert os.listdir(tmp_path) == []  # no temporary file left behind
 
@@ -177,6 +177,21 @@ def good_file(tmp_path):
     path = tmp_path / "good.pt"
     ember.save({"w": ember.randn(50, 50), "step": 3}, path)
     return path
+
+
+@pytest.fixture
+def legacy_file(tmp_path):
+    """A checkpoint in ember's earlier JSON format (still read)."""
+    from ember.serialization import ember_format
+    path = tmp_path / "legacy.pt"
+    with open(path, "wb") as f:
+        ember_format.write({"w": ember.randn(50, 50), "step": 3}, f)
+    return path
+
+
+def test_legacy_format_still_loads(legacy_file):
+    out = ember.load(legacy_file)
+    assert out["step"] == 3 and tuple(out["w"].shape) == (50, 50)
 
 
 @pytest.mark.parametrize("keep", [0.2, 0.5, 0.9, 0.999])
@@ -205,7 +220,7 @@ def test_zip_that_is_not_a_checkpoint(tmp_path):
     path = tmp_path / "other.zip"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("readme.txt", "hello")
-    with pytest.raises(CheckpointError, match="other.zip.*zip archive but not an ember"):
+    with pytest.raises(CheckpointError, match="other.zip.*zip archive but not a PyTorch"):
         ember.load(path)
 
 
@@ -219,21 +234,22 @@ def _rewrite_manifest(src, dst, edit):
                 zout.writestr(name, data)
 
 
-def test_newer_format_version(tmp_path, good_file):
+def test_newer_format_version(tmp_path, legacy_file):
     def bump(data):
         m = json.loads(data)
         m["version"] = 99
         return json.dumps(m)
-    _rewrite_manifest(good_file, tmp_path / "new.pt", bump)
+    _rewrite_manifest(legacy_file, tmp_path / "new.pt", bump)
     with pytest.raises(CheckpointError, match="newer ember \\(format version 99\\).*Upgrade"):
         ember.load(tmp_path / "new.pt")
 
 
-def test_corrupted_manifest_and_missing_storage(tmp_path, good_file):
-    _rewrite_manifest(good_file, tmp_path / "json.pt", lambda d: d[:-5])
+def test_corrupted_manifest_and_missing_storage(tmp_path, legacy_file):
+    _rewrite_manifest(legacy_file, tmp_path / "json.pt", lambda d: d[:-5])
     with pytest.raises(CheckpointError, match="json.pt.*manifest is not valid JSON"):
         ember.load(tmp_path / "json.pt")
-    with zipfile.ZipFile(good_file) as zin, zipfile.ZipFile(tmp_path / "miss.pt", "w") as zout:
+    with zipfile.ZipFile(legacy_file) as zin, \
+            zipfile.ZipFile(tmp_path / "miss.pt", "w") as zout:
         zout.writestr("ember/manifest.json", zin.read("ember/manifest.json"))
     with pytest.raises(CheckpointError, match="miss.pt.*missing entry 'ember/storages/0.npy'"):
         ember.load(tmp_path / "miss.pt")
@@ -242,7 +258,7 @@ def test_corrupted_manifest_and_missing_storage(tmp_path, good_file):
         m = json.loads(data)
         m["tensors"][0]["shape"] = [60, 60]
         return json.dumps(m)
-    _rewrite_manifest(good_file, tmp_path / "shape.pt", wrong_shape)
+    _rewrite_manifest(legacy_file, tmp_path / "shape.pt", wrong_shape)
     with pytest.raises(CheckpointError, match="shape.pt.*corrupted"):
         ember.load(tmp_path / "shape.pt")
 
@@ -250,7 +266,7 @@ def test_corrupted_manifest_and_missing_storage(tmp_path, good_file):
 def test_flipped_byte_in_tensor_data_is_detected(tmp_path, good_file):
     data = bytearray(good_file.read_bytes())
     with zipfile.ZipFile(good_file) as z:
-        info = z.getinfo("ember/storages/0.npy")
+        info = z.getinfo("archive/data/0")
     data[info.header_offset + 30 + len(info.filename) + 200] ^= 0xFF
     bad = tmp_path / "flip.pt"
     bad.write_bytes(bytes(data))
@@ -263,15 +279,14 @@ def test_crash_mid_write_keeps_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "model.pt"
     ember.save({"w": ember.ones(3)}, path)
     before = path.read_bytes()
-    real = np.lib.format.write_array
+    from ember.serialization import pickle_writer
 
-    def crash(fp, array, *a, **k):
-        fp.write(b"partial")
+    def crash(array):
         raise OSError("disk full")
-    monkeypatch.setattr(np.lib.format, "write_array", crash)
+    monkeypatch.setattr(pickle_writer, "_storage_bytes", crash)
     with pytest.raises(OSError, match="disk full"):
         ember.save({"w": ember.zeros(3)}, path)
-    monkeypatch.setattr(np.lib.format, "write_array", real)
+    monkeypatch.undo()
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["model.pt"]
     np.testing.assert_array_equal(ember.load(path)["w"].numpy(), 1)

@@ -103,6 +103,7 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="numpy", mode=
                           disable=disable, options=options or {})
     cf.mode = mode
     if _is_module(model):
+        from ..nn.optimized_module import OptimizedModule   # compile sits above nn
         return OptimizedModule(model, cf)
     functools.update_wrapper(cf, model, updated=())
     return cf
@@ -110,47 +111,6 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="numpy", mode=
 
 compile.stats = stats
 compile.config = config
-
-
-class OptimizedModule:
-    """What compiling an nn.Module returns: calls go through the compiled forward, attributes are
-    the module's (parameters(), train(), state_dict(), ...)."""
-
-    def __init__(self, module, cf):
-        self.__dict__["_orig_mod"] = module
-        self.__dict__["_compiled"] = cf
-
-    def __call__(self, *args, **kwargs):
-        return self._compiled(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self.__dict__["_orig_mod"], name)
-
-    def __setattr__(self, name, value):
-        setattr(self._orig_mod, name, value)
-
-    def __repr__(self):
-        return f"OptimizedModule({self._orig_mod!r})"
-
-    def memory_plan(self, *args, **kwargs):
-        return self._compiled.memory_plan(*args, **kwargs)
-
-    # the compiled forward's introspection, as on a compiled function
-    @property
-    def stats(self):
-        return self._compiled.stats
-
-    def explain(self):
-        return self._compiled.explain()
-
-    def code(self, variant=-1):
-        return self._compiled.code(variant)
-
-    def program(self, variant=-1):
-        return self._compiled.program(variant)
-
-    def report(self, path, *args, **kwargs):
-        return self._compiled.report(path, *args, **kwargs)
 
 
 def call_arrays(v, flat, hp):
@@ -401,7 +361,7 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
                     return _backward_on_device(ctx, grads)
                 gs = [g._data if g is not None else np.zeros(m.shape, m.dtype.np)
                       for g, m in zip(grads, [o.meta for o in v.graph.outputs])]
-                res = v.bwd_module.run(ctx.arrays + [np.ascontiguousarray(g) for g in gs], ())
+                res = v.bwd_module.run(ctx.arrays + [np.asarray(g, order="C") for g in gs], ())
                 out = [None] * len(ctx.arrays)
                 for pos, r in zip(v.wrt_pos, res):
                     out[pos] = _new(np.array(r, copy=True))

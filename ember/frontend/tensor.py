@@ -351,9 +351,10 @@ class Tensor:
         # a detached copy of the values; ember.multiprocessing registers a shared-memory reducer.
         # A CUDA tensor pickles its host values and the device, and is rebuilt on that device.
         if self.is_cuda:
-            return (_rebuild, (np.ascontiguousarray(self._host()), self._requires_grad,
+            return (_rebuild, (np.asarray(self._host(), order="C"), self._requires_grad,
                                str(self.device)))
-        return (_rebuild, (np.ascontiguousarray(self._data), self._requires_grad))
+        # np.asarray(order="C") keeps a 0-d array 0-d (np.ascontiguousarray makes it 1-d)
+        return (_rebuild, (np.asarray(self._data, order="C"), self._requires_grad))
 
     def __deepcopy__(self, memo):
         from .device_ops import copy_data

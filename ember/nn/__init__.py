@@ -18,3 +18,5 @@ from .modules.upsampling import *  # noqa: F401,F403,E402
 from .modules.rnn import *  # noqa: F401,F403,E402
 from .modules.attention import *  # noqa: F401,F403,E402
 from .modules.transformer import *  # noqa: F401,F403,E402
+from . import parallel  # noqa: F401,E402  (torch.nn.parallel; issue 15)
+from .parallel import DataParallel  # noqa: F401,E402

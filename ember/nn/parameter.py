@@ -40,9 +40,9 @@ class Parameter(Tensor):
     def __reduce_ex__(self, protocol):
         import numpy as np
         if self.is_cuda:   # host values + the device; rebuilt on that device
-            return (_rebuild_parameter, (np.ascontiguousarray(self._host()), self._requires_grad,
-                                         str(self.device)))
-        return (_rebuild_parameter, (np.ascontiguousarray(self._data), self._requires_grad))
+            return (_rebuild_parameter, (np.asarray(self._host(), order="C"),
+                                         self._requires_grad, str(self.device)))
+        return (_rebuild_parameter, (np.asarray(self._data, order="C"), self._requires_grad))
 
 
 def _rebuild_parameter(array, requires_grad, device=None):

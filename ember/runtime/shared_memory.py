@@ -9,11 +9,15 @@ Other processes reach a segment through its file descriptor, either passed over 
 (``multiprocessing.reduction.DupFd``, used by the Queue/Pipe reducers) or, between a DataLoader
 worker and its parent, by opening ``/proc/<pid>/fd/<fd>`` (no round trip, never blocks).
 
-``SharedBuffer`` subclasses ``mmap.mmap`` only so that a NumPy array's ``.base`` chain tells
+A segment costs exactly one file descriptor: the memory is mapped with libc's ``mmap`` through
+ctypes, because Python's ``mmap.mmap`` keeps a private duplicate of the descriptor (two per
+segment, so a 700-tensor model ran out of descriptors under ``ulimit -n 1024``).
+``SharedBuffer`` is a ctypes byte array over the mapping, so a NumPy array's ``.base`` chain tells
 whether the array lives in shared memory (``is_shared``).
 """
 from __future__ import annotations
 
+import ctypes
 import mmap
 import os
 import secrets
@@ -22,14 +26,21 @@ import weakref
 import numpy as np
 
 _PAGE = mmap.PAGESIZE
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_long]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_MAP_FAILED = ctypes.c_void_p(-1).value
 
 
-class SharedBuffer(mmap.mmap):
-    """A MAP_SHARED mapping of a whole memory file.
+class SharedBuffer:
+    """A MAP_SHARED mapping of a whole memory file (the concrete classes are ctypes byte arrays of
+    one size each, see ``from_fd``).
 
-    ``fd`` stays open for the mapping's lifetime (closed when the mapping is garbage collected) so
-    the segment can be handed to another process at any time.  ``address`` is where the mapping
-    starts in this process.
+    ``fd`` stays open for the mapping's lifetime (closed, and the memory unmapped, when the buffer
+    is garbage collected) so the segment can be handed to another process at any time.
+    ``address`` is where the mapping starts in this process.
     """
 
     fd: int
@@ -40,13 +51,30 @@ class SharedBuffer(mmap.mmap):
         """Map an fd this process owns; the buffer takes ownership of ``fd``."""
         if size is None:
             size = os.fstat(fd).st_size
-        buf = cls(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
-        buf.fd = fd
-        probe = np.frombuffer(buf, np.uint8, count=1)
-        buf.address = probe.__array_interface__["data"][0]
-        del probe  # a live export would stop the mapping from ever being closed
-        weakref.finalize(buf, os.close, fd).atexit = False
+        address = _libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+        if address in (None, _MAP_FAILED):
+            err = ctypes.get_errno()
+            raise OSError(err, f"mmap of a {size}-byte shared segment failed: {os.strerror(err)}")
+        buf = _buffer_type(size).from_address(address)
+        buf.fd, buf.address = fd, address
+        weakref.finalize(buf, _release, address, size, fd).atexit = False
         return buf
+
+
+_types: "dict[int, type]" = {}
+
+
+def _buffer_type(size):
+    # ctypes array types have a fixed length: one SharedBuffer subclass per segment size
+    t = _types.get(size)
+    if t is None:
+        t = _types[size] = type("SharedBuffer", (ctypes.c_ubyte * size, SharedBuffer), {})
+    return t
+
+
+def _release(address, size, fd):
+    _libc.munmap(address, size)
+    os.close(fd)
 
 
 def _new_memory_fd(nbytes: int) -> int:

@@ -1,8 +1,9 @@
-"""ember.save / ember.load: checkpoints of tensors and containers of them, without pickle.
+"""ember.save / ember.load, in PyTorch's checkpoint format.
 
-``ember.save(obj, f)`` writes ember's zip format (see ember_format.py and docs/serialization.md)
-atomically when f is a path.  ``ember.load(f)`` reads ember's format, PyTorch's zip checkpoints
-(``torch.save``; restricted unpickler, no code runs) and safetensors files.
+``ember.save(obj, f)`` writes PyTorch's zip format (pickle_writer.py; atomically when f is a path),
+so torch.load reads it.  ``ember.load(f)`` reads that format (from either library; restricted
+unpickler unless ``weights_only=False``), ember's earlier JSON format (ember_format.py) and
+safetensors files.  docs/serialization.md is the reference.
 """
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ import io
 import os
 import zipfile
 
-from . import ember_format, safetensors_format, torch_format
+from . import ember_format, pickle_writer, safetensors_format, torch_format
 from .atomic import atomic_write
-from .devices import apply_map_location
-from .errors import CheckpointError, describe
+from .errors import CheckpointError, WeightsOnlyError, describe
+from .safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "CheckpointError",
-           "FORMAT_VERSION"]
+           "WeightsOnlyError", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals", "DEFAULT_PROTOCOL"]
 
-FORMAT_VERSION = ember_format.VERSION
+DEFAULT_PROTOCOL = 2
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 
@@ -29,35 +31,53 @@ def _is_path(f):
 
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False):
-    """Save obj (tensors, numbers, strings, None and dict/list/tuple/OrderedDict containers of
-    them) to a path (written atomically) or a binary file object.  The pickle arguments are
-    accepted for compatibility with torch.save and ignored: ember never pickles."""
+    """Save obj to a path (written atomically) or a binary file object in PyTorch's checkpoint
+    format: tensors as storages, anything else pickled (whole modules too, classes by
+    reference).  pickle_module/pickle_protocol are accepted for torch.save's signature; the
+    format is protocol 2, as torch.save writes by default."""
     if _is_path(f):
-        atomic_write(f, lambda out: ember_format.write(obj, out))
+        atomic_write(f, lambda out: pickle_writer.write(obj, out))
         return
     if not hasattr(f, "write"):
         raise TypeError(f"ember.save: f must be a path or a writable binary file object, not "
                         f"{type(f).__name__}")
-    ember_format.write(obj, _SeekableWriter.wrap(f))
+    pickle_writer.write(obj, _SeekableWriter.wrap(f))
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
          **pickle_load_args):
-    """Load an object saved by ember.save, a PyTorch checkpoint saved by torch.save (zip format),
-    or a safetensors file, from a path or a binary file object.
+    """Load a checkpoint written by ember.save or torch.save (PyTorch's zip format), by an
+    earlier ember (its JSON format) or a safetensors file, from a path or a binary file object.
 
-    map_location: None loads CUDA tensors back onto their saved device; a device or string
-    ("cpu", "cuda:1") moves every tensor there; a dict maps saved device names ({"cuda:0":
-    "cpu"}); a callable is called as fn(tensor, saved_location) and a Tensor it returns is used.
-    PyTorch checkpoints and safetensors load on the CPU first.  weights_only is accepted and
-    always effectively True: no format ember reads can run code."""
+    weights_only (default True, as in PyTorch 2.6+): only tensors, containers, numbers, strings
+    and allow-listed globals (add_safe_globals) load, and nothing in the file runs code.
+    weights_only=False loads whole pickled objects (modules saved by either library), which runs
+    the file's code: only for files you trust.
+
+    map_location: None loads tensors back onto their saved device; a device or string ("cpu",
+    "cuda:1") moves every tensor there; a dict maps saved device names ({"cuda:0": "cpu"}); a
+    callable is called as fn(tensor, saved_location) and a Tensor it returns is used.
+
+    Every problem with the file's contents raises CheckpointError naming it."""
+    if weights_only is None:
+        weights_only = True
     name = describe(f)
     data = _read_all(f)
+    try:
+        return _load_bytes(data, name, map_location, bool(weights_only))
+    except CheckpointError:
+        raise
+    except Exception as e:   # anything a damaged file provokes is reported as what it is
+        raise CheckpointError(f"ember.load: {name} is corrupted ({type(e).__name__}: {e})") \
+            from None
+
+
+def _load_bytes(data, name, map_location, weights_only):
     head = data[:16]
     if head.startswith(_ZIP_MAGIC) or head.startswith(_EMPTY_ZIP_MAGIC):
         try:
             z = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile as e:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
             raise CheckpointError(f"ember.load: {name} is truncated or corrupted: not a complete "
                                   f"zip archive ({e})") from None
         try:
@@ -66,21 +86,22 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                 if ember_format.MANIFEST in names:
                     return ember_format.read(z, name, map_location)
                 if torch_format.is_torch_zip(names):
-                    return apply_map_location(torch_format.read(z, name), map_location)
-                raise CheckpointError(f"ember.load: {name} is a zip archive but not an ember "
-                                      f"checkpoint (no {ember_format.MANIFEST}) nor a PyTorch one "
-                                      "(no data.pkl)")
-        except (zipfile.BadZipFile, EOFError, OSError) as e:
-            # e.g. a CRC mismatch or a short entry discovered while reading
+                    return torch_format.read(z, name, map_location, weights_only)
+                raise CheckpointError(f"ember.load: {name} is a zip archive but not a PyTorch "
+                                      "checkpoint (no data.pkl) nor an ember one (no "
+                                      f"{ember_format.MANIFEST})")
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as e:
+            # e.g. a CRC mismatch, a short entry, an unknown compression method
             raise CheckpointError(f"ember.load: {name} is corrupted: {e}") from None
     if safetensors_format.looks_like_safetensors(head):
+        from .devices import apply_map_location
         return apply_map_location(safetensors_format.read(data, name), map_location)
     if len(data) == 0:
         raise CheckpointError(f"ember.load: {name} is empty")
     if data[:2] in (b"\x80\x02", b"\x80\x04", b"\x80\x05"):
         raise CheckpointError(f"ember.load: {name} looks like a bare pickle (PyTorch's legacy "
                               "format?); ember reads only zip-format checkpoints and safetensors")
-    raise CheckpointError(f"ember.load: {name} is not an ember checkpoint: unrecognized file "
+    raise CheckpointError(f"ember.load: {name} is not a checkpoint: unrecognized file "
                           f"format (starts with {head[:8]!r})")
 
 

@@ -1,9 +1,14 @@
-"""The one error type ember.load raises for files it cannot read."""
+"""The error types ember.load raises for files it cannot read."""
 from __future__ import annotations
 
 
 class CheckpointError(RuntimeError):
     """A file is not a checkpoint ember can read: truncated, corrupted, foreign or too new."""
+
+
+class WeightsOnlyError(CheckpointError):
+    """A checkpoint needs code to load (a whole module, a class not allow-listed) and
+    ``weights_only=True`` forbids that (PyTorch's "Weights only load failed")."""
 
 
 def describe(source):

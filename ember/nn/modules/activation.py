@@ -298,3 +298,9 @@ class RReLU(Module):
 
     def extra_repr(self):
         return _with_inplace(f"lower={self.lower}, upper={self.upper}", self.inplace)
+
+
+def __getattr__(name):
+    # PyTorch defines MultiheadAttention here; ember in attention.py (torch_paths.py)
+    from .torch_paths import lazy_attribute
+    return lazy_attribute("activation", name)

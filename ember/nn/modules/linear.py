@@ -77,3 +77,9 @@ class Bilinear(Module):
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+def __getattr__(name):
+    # PyTorch defines NonDynamicallyQuantizableLinear here; ember in attention.py (torch_paths.py)
+    from .torch_paths import lazy_attribute
+    return lazy_attribute("linear", name)

@@ -4,7 +4,8 @@ argument checks.
 
 Each layer is a composite over time steps: the input projection of the whole sequence is one
 matmul, then each step does one matmul with the hidden state and pointwise gate math, so the
-gradient through time comes from autograd.  PackedSequence inputs are not supported.
+gradient through time comes from autograd.  A PackedSequence input runs through
+nn/utils/rnn.py's run_packed.
 """
 from __future__ import annotations
 
@@ -69,6 +70,16 @@ def _gru_step(gx, h, c, w_hh, b_hh, w_hr):
 
 _STEPS = {"LSTM": _lstm_step, "GRU": _gru_step, "RNN_TANH": _rnn_step(F.tanh),
           "RNN_RELU": _rnn_step(F.relu)}
+
+
+def _is_packed(input):
+    from ..utils.rnn import PackedSequence
+    return isinstance(input, PackedSequence)
+
+
+def _run_packed(module, input, hx):
+    from ..utils.rnn import run_packed
+    return run_packed(module, input, hx)
 
 
 class RNNBase(Module):
@@ -170,7 +181,8 @@ class RNNBase(Module):
     # --- forward ----------------------------------------------------------------------------
     def _check_input(self, input):
         if not isinstance(input, Tensor):
-            raise TypeError("ember: PackedSequence inputs are not supported; pass a padded tensor")
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor or a PackedSequence, "
+                            f"got {type(input).__name__}")
         if input.ndim not in (2, 3):
             raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
                              f"{input.ndim}D instead")
@@ -268,6 +280,8 @@ class RNN(RNNBase):
         self.nonlinearity = self_nonlinearity
 
     def forward(self, input, hx=None):
+        if _is_packed(input):
+            return _run_packed(self, input, hx)
         x, batched = self._prepare(input, hx)
         h0 = self._hidden(hx, batched, x.shape[1], self.hidden_size, input.dtype)
         out, h_n, _ = self._run(x, h0, None)
@@ -294,6 +308,8 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def forward(self, input, hx=None):
+        if _is_packed(input):
+            return _run_packed(self, input, hx)
         x, batched = self._prepare(input, hx)
         n = x.shape[1]
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
