@@ -66,7 +66,8 @@ def _lazy(name):
 def __getattr__(name):
     # subpackages that import heavier things load on first use: ember.nn, ember.optim, ...
     if name in ("nn", "optim", "utils", "multiprocessing", "jit", "ir", "cuda", "amp",
-                "serialization", "testing", "compiler", "passes", "codegen"):
+                "serialization", "testing", "compiler", "passes", "codegen", "linalg", "fft",
+                "special", "masked", "signal"):
         return _lazy(name)
     if name in ("save", "load"):
         return getattr(_lazy("serialization"), name)

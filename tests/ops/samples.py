@@ -1023,6 +1023,9 @@ def _inplace_props(x, name, lo, hi):
     return out is y, bool(((y >= lo) & (y < hi)).all())
 
 
+from tests.ops import samples_linalg  # noqa: E402  (rows of the linalg decompositions)
+add(*samples_linalg.ROWS)
+
 BY_NAME = {}
 for _s in SAMPLES:
     if _s.name in BY_NAME:
