@@ -1023,8 +1023,8 @@ def _inplace_props(x, name, lo, hi):
     return out is y, bool(((y >= lo) & (y < hi)).all())
 
 
-from tests.ops import samples_linalg  # noqa: E402  (rows of the linalg decompositions)
-add(*samples_linalg.ROWS)
+from tests.ops import samples_linalg, samples_special  # noqa: E402  (linalg, torch.special rows)
+add(*samples_linalg.ROWS, *samples_special.ROWS)
 
 BY_NAME = {}
 for _s in SAMPLES:
