@@ -18,3 +18,6 @@ from .modules.upsampling import *  # noqa: F401,F403,E402
 from .modules.rnn import *  # noqa: F401,F403,E402
 from .modules.attention import *  # noqa: F401,F403,E402
 from .modules.transformer import *  # noqa: F401,F403,E402
+from .modules.padding import *  # noqa: F401,F403,E402
+from .modules.lazy import *  # noqa: F401,F403,E402
+from .modules.ctc import *  # noqa: F401,F403,E402

@@ -10,7 +10,8 @@ from ember.ops import REGISTRY
 from tests.ops import harness as H
 from tests.ops.samples import SAMPLES
 
-FAMILIES = {"elementwise", "reduce", "movement", "linalg", "index", "source", "conv", "special"}
+FAMILIES = {"elementwise", "reduce", "movement", "linalg", "index", "source", "conv", "special",
+            "loss"}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
