@@ -1,7 +1,7 @@
 """The op registry.  Importing this package defines every primitive (one file per family)."""
 from .registry import REGISTRY, Meta, Primitive, ShapeError, define  # noqa: F401
 from . import (elementwise, reduce, movement, linalg, index, source,  # noqa: F401
-               linalg_decomp, special, ctc)
+               linalg_decomp, special, ctc, complex, fft)
 from .elementwise import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .movement import *  # noqa: F401,F403

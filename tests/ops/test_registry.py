@@ -11,7 +11,7 @@ from tests.ops import harness as H
 from tests.ops.samples import SAMPLES
 
 FAMILIES = {"elementwise", "reduce", "movement", "linalg", "index", "source", "conv", "special",
-            "loss"}
+            "loss", "complex", "fft"}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
