@@ -1,6 +1,7 @@
 """ember: a PyTorch-compatible deep-learning framework.  `import ember as torch` works for the
 features ember has.  This file only re-exports public names."""
 from . import dtypes as _dtypes
+from .dtypes import complex64, complex128, cfloat, cdouble  # noqa: F401
 from .dtypes import (bfloat16, bool_ as bool, double, float, float16, float32, float64, half,  # noqa: F401
                      int, int8, int16, int32, int64, long, short, uint8, dtype, get_default_dtype,
                      set_default_dtype, promote_types)
@@ -21,6 +22,7 @@ from .frontend.creation import (tensor, as_tensor, asarray, from_numpy, zeros, o
                                 seed, initial_seed, get_rng_state, set_rng_state, rand, randn,
                                 randint, rand_like, randn_like, randint_like, randperm, normal,
                                 bernoulli, multinomial, default_generator)
+from .frontend.complex_ops import *  # noqa: F401,F403,E402
 from .frontend.autograd import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled,  # noqa: F401
                                 inference_mode)
 from .frontend import autograd  # noqa: F401
@@ -82,7 +84,7 @@ def __getattr__(name):
     # subpackages that import heavier things load on first use: ember.nn, ember.optim, ...
     if name in ("nn", "optim", "utils", "multiprocessing", "jit", "ir", "cuda", "amp",
                 "serialization", "testing", "compiler", "passes", "codegen", "profiler", "report",
-                "distributed"):
+                "distributed", "linalg", "fft", "special", "masked", "signal"):
         return _lazy(name)
     if name in _COMPAT_SUBMODULES:
         return _lazy(name)

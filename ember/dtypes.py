@@ -13,7 +13,7 @@ try:  # ml_dtypes gives NumPy a real bfloat16 with ufunc support
 except ImportError:  # pragma: no cover - ml_dtypes is a hard dependency, kept soft for odd installs
     _BF16 = None
 
-BOOL, INT, FLOAT = 0, 1, 2  # promotion categories, in order
+BOOL, INT, FLOAT, COMPLEX = 0, 1, 2, 3  # promotion categories, in order
 
 
 class dtype:
@@ -35,10 +35,15 @@ class dtype:
 
     @property
     def is_complex(self):
-        return False
+        return self.category == COMPLEX
 
     def to_real(self):
-        return self
+        """complex64 -> float32, complex128 -> float64; a real dtype is its own real dtype."""
+        return _REAL_OF.get(self, self)
+
+    def to_complex(self):
+        """The complex dtype whose parts have this float dtype (PyTorch's toComplexType)."""
+        return _COMPLEX_OF[self]
 
     def __repr__(self):
         return "ember." + self.name
@@ -60,12 +65,21 @@ int32 = dtype("int32", np.int32, "tl.int32", "i32", INT, True)
 int64 = dtype("int64", np.int64, "tl.int64", "i64", INT, True)
 uint8 = dtype("uint8", np.uint8, "tl.uint8", "u8", INT, False)
 bool_ = dtype("bool", np.bool_, "tl.int1", "b8", BOOL, False)
+# complex tensors run on NumPy (no Triton type: the Triton codegen does not take them)
+complex64 = dtype("complex64", np.complex64, "complex64", "c64", COMPLEX, True)
+complex128 = dtype("complex128", np.complex128, "complex128", "c128", COMPLEX, True)
+cfloat, cdouble = complex64, complex128
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
 
-ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool_, complex64,
+       complex128)
 FLOATING = (float16, bfloat16, float32, float64)
+COMPLEX_TYPES = (complex64, complex128)
+_REAL_OF = {complex64: float32, complex128: float64}
+_COMPLEX_OF = {float16: complex64, bfloat16: complex64, float32: complex64, float64: complex128,
+               complex64: complex64, complex128: complex128}
 BY_NAME = {d.name: d for d in ALL}
 BY_SHORT = {d.short: d for d in ALL}
 BY_NP = {d.np: d for d in ALL if d.np is not None}
@@ -97,7 +111,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
             return BY_NP[d]
         raise TypeError(
             f"can't convert np.ndarray of type {d}. The only supported types are: float64, float32, "
-            "float16, bfloat16, int64, int32, int16, int8, uint8, and bool.") from None
+            "float16, complex64, complex128, bfloat16, int64, int32, int16, int8, uint8, and "
+            "bool.") from None
 
 
 import builtins as _builtins  # noqa: E402
@@ -129,6 +144,10 @@ def promote_types(a: dtype, b: dtype) -> dtype:
 
 
 def _promote_slow(a, b):
+    if COMPLEX in (a.category, b.category):
+        # complex wins; its parts are wide enough for both (complex64 + float64 -> complex128)
+        parts = [d.to_real() for d in (a, b) if d.category >= FLOAT]
+        return complex128 if any(p.itemsize == 8 for p in parts) else complex64
     if a.category != b.category:
         return a if a.category > b.category else b
     if a.category == FLOAT:
@@ -156,6 +175,8 @@ def scalar_dtype(x) -> dtype:
         return int64
     if isinstance(x, _pyfloat):
         return get_default_dtype()
+    if isinstance(x, complex):
+        return get_default_dtype().to_complex()
     if isinstance(x, (np.generic,)):
         return from_numpy_dtype(x.dtype)
     if hasattr(x, "free_symbols"):  # a symbolic size while tracing (ember.shapes.SymDim)
@@ -181,15 +202,21 @@ def result_type(*operands) -> dtype:
             scalar_cat = c if scalar_cat is None else max(scalar_cat, c)
     result = dims
     if zeros is not None and (result is None or zeros.category > result.category):
-        result = zeros
+        # (the same as `zeros` except that a complex 0-d tensor widens to the float's precision)
+        result = zeros if result is None else promote_types(result, zeros)
     if scalar_cat is not None and (result is None or scalar_cat > result.category):
-        result = (bool_, int64, get_default_dtype())[scalar_cat]
+        default = get_default_dtype()
+        if scalar_cat == COMPLEX and result is not None and result.category == FLOAT:
+            # a complex scalar with a float tensor keeps the tensor's precision (float64 -> c128)
+            return result.to_complex() if result.itemsize >= default.itemsize else \
+                default.to_complex()
+        result = (bool_, int64, default, default.to_complex())[scalar_cat]
     return result
 
 
 _LEGACY = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
            "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-           "bool": "Bool"}
+           "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def legacy_name(d: dtype) -> str:

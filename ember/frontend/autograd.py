@@ -13,6 +13,7 @@ import weakref
 
 import numpy as np
 
+from ..ops import complex as _complex
 from . import dispatch
 from .dispatch import STATE
 
@@ -125,6 +126,8 @@ class Node:
             if value is not None:
                 out._value = value
             out._grad_fn, out._requires_grad = self, True
+        if _complex.involves_complex(g, self.inputs):   # PyTorch's conjugate Wirtinger rules
+            return _complex.complex_vjp(self.prim, g, out, self.inputs, self.params)
         if self.prim.vjp_needs:
             return self.prim.vjp(g, out, *self.inputs, needs=tuple(e is not None for e in self.next),
                                  **self.params)

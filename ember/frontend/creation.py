@@ -44,9 +44,13 @@ def _infer_dtype(data):
             kinds.add(dt.INT)
         elif isinstance(x, (float, np.floating)):
             kinds.add(dt.FLOAT)
+        elif isinstance(x, (complex, np.complexfloating)):
+            kinds.add(dt.COMPLEX)
         else:
             raise TypeError(f"Could not infer dtype of {type(x).__name__}")
     walk(data)
+    if dt.COMPLEX in kinds:
+        return dt.get_default_dtype().to_complex()
     tdt = [k[1] for k in kinds if isinstance(k, tuple)]
     cats = {k if not isinstance(k, tuple) else dt.FLOAT for k in kinds}
     if dt.FLOAT in cats:

@@ -73,7 +73,8 @@ def _needs_record(*xs):
 
 def _check_scalar(x):
     # a symbolic size (SymDim, while tracing with dynamic shapes) is an int scalar too
-    if not isinstance(x, (int, float, bool, np.generic)) and not hasattr(x, "free_symbols"):
+    if not isinstance(x, (int, float, bool, complex, np.generic)) and \
+            not hasattr(x, "free_symbols"):
         raise TypeError(f"unsupported operand type: expected a Tensor or a number, got "
                         f"{type(x).__name__}")
 
@@ -90,7 +91,7 @@ def binary(prim, a, b):
     if not b_t:
         _check_scalar(b)
     dtype = _result_type(a, b)
-    if prim in _FLOAT_RESULT and dtype.category != dt.FLOAT:
+    if prim in _FLOAT_RESULT and dtype.category < dt.FLOAT:
         dtype = dt.get_default_dtype()
     if not _needs_record(a, b):
         # Python ints out of the dtype's range wrap (uint8 + -1 == 255), as in PyTorch
@@ -134,7 +135,7 @@ def _fast_binary(prim):
                 t = _new_tensor(Tensor)
                 t._data = out
                 return t
-        if not isinstance(other, (Tensor, int, float, np.generic)) and not hasattr(
+        if not isinstance(other, (Tensor, int, float, complex, np.generic)) and not hasattr(
                 other, "free_symbols"):  # (a symbolic size while tracing is an int)
             return NotImplemented  # like torch: `t == None` is False, `t + "a"` a TypeError
         return binary(prim, self, other)
@@ -143,7 +144,7 @@ def _fast_binary(prim):
 
 def float_input(x):
     """Math functions of integer tensors compute in the default float dtype, like PyTorch."""
-    if x.dtype.category != dt.FLOAT:
+    if x.dtype.category < dt.FLOAT:   # (complex stays complex)
         return to_dtype(x, dt.get_default_dtype())
     return x
 

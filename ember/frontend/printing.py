@@ -33,8 +33,24 @@ def _special(v):
     return None
 
 
+def _complex_formatter(values):
+    """PyTorch prints a complex number as its real and imaginary parts, each with the float
+    format chosen over all parts: 1.0000+2.0000j."""
+    flat = values.reshape(-1)
+    real, imag = _float_formatter(flat.real), _float_formatter(flat.imag)
+
+    def fmt(v):
+        im = imag(abs(v.imag)) if not np.isnan(v.imag) else "nan"
+        return f"{real(v.real)}{'-' if np.signbit(v.imag) else '+'}{im}j"
+    return fmt
+
+
 def format_array(a, indent):
-    if a.dtype.kind == "f" or a.dtype == dt.bfloat16.np:
+    if a.dtype.kind == "c":
+        values = a
+        summary = values if values.size <= 1000 else _summary_values(values)
+        fmt = _complex_formatter(summary)
+    elif a.dtype.kind == "f" or a.dtype == dt.bfloat16.np:
         values = np.asarray(a, dtype=np.float64)
         summary = values if values.size <= 1000 else _summary_values(values)
         fmt = _float_formatter(summary)
@@ -75,7 +91,8 @@ def tensor_repr(t, prefix="tensor("):
         body = "[]"
     else:
         body = format_array(a, len(prefix))
-    default_shown = dtype in (dt.get_default_dtype(), dt.int64, dt.bool_)
+    default_shown = dtype in (dt.get_default_dtype(), dt.int64, dt.bool_,
+                              dt.get_default_dtype().to_complex())
     if not default_shown or (a.size == 0 and dtype is not dt.get_default_dtype()):
         suffixes.append(f"dtype={dtype!r}")
     if t._grad_fn is not None:

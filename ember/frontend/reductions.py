@@ -84,7 +84,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     x = input
     if dtype is not None:
         x = to_dtype(x, dt.to_dtype(dtype))
-    elif x.dtype.category != dt.FLOAT:
+    elif x.dtype.category < dt.FLOAT:
         x = to_dtype(x, dt.int64)
     out = _reduce(P.SUM, x, _dims(x, dim), keepdim)
     # torch numbers its overloads: sum() is SumBackward0, sum(dim) SumBackward1
@@ -104,7 +104,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     x = input
     if dtype is not None:
         x = to_dtype(x, dt.to_dtype(dtype))
-    elif x.dtype.category != dt.FLOAT:
+    elif x.dtype.category < dt.FLOAT:
         x = to_dtype(x, dt.int64)
     if dim is not None and isinstance(dim, (list, tuple)):
         raise TypeError("prod(): argument 'dim' must be int, not tuple")
@@ -120,7 +120,7 @@ def _count(x, dims):
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     x = input if dtype is None else to_dtype(input, dt.to_dtype(dtype))
-    if x.dtype.category != dt.FLOAT:
+    if x.dtype.category < dt.FLOAT:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {dt.legacy_name(x.dtype)}")
     dims = _dims(x, dim)
@@ -281,7 +281,7 @@ def cumsum(input, dim, *, dtype=None):
     x = input
     if dtype is not None:
         x = to_dtype(x, dt.to_dtype(dtype))
-    elif x.dtype.category != dt.FLOAT:
+    elif x.dtype.category < dt.FLOAT:
         x = to_dtype(x, dt.int64)
     return bind(P.CUMSUM, x, dim=_dim(dim, x.ndim))
 
@@ -290,7 +290,7 @@ def cumprod(input, dim, *, dtype=None):
     if _AMP.on and "cumprod" in _AMP.ops:
         return _AMP.call("cumprod", cumprod, input, dim, dtype=dtype)
     x = input if dtype is None else to_dtype(input, dt.to_dtype(dtype))
-    if x.dtype.category != dt.FLOAT:
+    if x.dtype.category < dt.FLOAT:
         x = to_dtype(x, dt.int64)   # like cumsum: integers and bools multiply in int64
     d = _dim(dim, x.ndim)
     if x.ndim == 0:

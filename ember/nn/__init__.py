@@ -18,5 +18,8 @@ from .modules.upsampling import *  # noqa: F401,F403,E402
 from .modules.rnn import *  # noqa: F401,F403,E402
 from .modules.attention import *  # noqa: F401,F403,E402
 from .modules.transformer import *  # noqa: F401,F403,E402
+from .modules.padding import *  # noqa: F401,F403,E402
+from .modules.lazy import *  # noqa: F401,F403,E402
+from .modules.ctc import *  # noqa: F401,F403,E402
 from . import parallel  # noqa: F401,E402  (torch.nn.parallel; issue 15)
 from .parallel import DataParallel  # noqa: F401,E402

@@ -12,3 +12,7 @@ from .nadam import NAdam  # noqa: F401
 from .radam import RAdam  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 from .lbfgs import LBFGS  # noqa: F401
+from .asgd import ASGD  # noqa: F401,E402
+from .rprop import Rprop  # noqa: F401,E402
+from .adafactor import Adafactor  # noqa: F401,E402
+from .muon import Muon  # noqa: F401,E402

@@ -1023,6 +1023,9 @@ def _inplace_props(x, name, lo, hi):
     return out is y, bool(((y >= lo) & (y < hi)).all())
 
 
+from tests.ops import samples_complex, samples_ctc, samples_linalg, samples_special  # noqa: E402
+add(*samples_linalg.ROWS, *samples_special.ROWS, *samples_ctc.ROWS, *samples_complex.ROWS)
+
 BY_NAME = {}
 for _s in SAMPLES:
     if _s.name in BY_NAME:

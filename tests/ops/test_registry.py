@@ -10,7 +10,8 @@ from ember.ops import REGISTRY
 from tests.ops import harness as H
 from tests.ops.samples import SAMPLES
 
-FAMILIES = {"elementwise", "reduce", "movement", "linalg", "index", "source", "conv"}
+FAMILIES = {"elementwise", "reduce", "movement", "linalg", "index", "source", "conv", "special",
+            "loss", "complex", "fft"}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

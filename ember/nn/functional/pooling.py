@@ -315,3 +315,10 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
 
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
     return adaptive_max_pool2d(input, output_size, True)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    k = _tuple(kernel_size, 3)
+    out = avg_pool3d(_F.pow(input, norm_type), k, stride, 0, ceil_mode)
+    return _F.pow(_F.sign(out) * _F.relu(_F.abs(out)) * (k[0] * k[1] * k[2]), 1.0 / norm_type)
+__all__ += ["lp_pool3d"]

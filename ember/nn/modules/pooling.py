@@ -178,3 +178,8 @@ class LPPool1d(_LPPoolNd):
 
 class LPPool2d(_LPPoolNd):
     _fn = staticmethod(FP.lp_pool2d)
+
+
+class LPPool3d(_LPPoolNd):
+    _fn = staticmethod(FP.lp_pool3d)
+__all__ += ["LPPool3d"]
