@@ -415,7 +415,11 @@ def bernoulli(input, p=None, *, generator=None):
                                          device=input.device)
     u = rand(tuple(input.shape), generator=generator, dtype=input.dtype if
              input.dtype.category == dt.FLOAT else None, device=input.device)
-    return (u < probs).to(input.dtype)
+    out = (u < probs).to(input.dtype)
+    if input.requires_grad and input.dtype.category == dt.FLOAT:
+        from .functional import zero_grad_link
+        out = out + zero_grad_link(input)  # recorded with a zero gradient, as in PyTorch
+    return out
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):

@@ -270,6 +270,10 @@ def gather(input, dim, index, *, sparse_grad=False):
     d = _dim(dim, input.ndim)
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    if input.ndim == 0 or index.ndim == 0:
+        # a 0-d input or index counts as one element; the result takes the index's shape
+        flat = bind(P.GATHER, input.reshape(-1), index.reshape(-1), dim=0)
+        return flat.reshape(tuple(index.shape))
     return bind(P.GATHER, input, index, dim=d)
 
 
@@ -410,6 +414,8 @@ def nonzero(input, *, as_tuple=False):
     idx = np.nonzero(input._data if input.ndim else input._data.reshape(1))
     if as_tuple:
         return tuple(_wrap(i.astype(np.int64)) for i in idx)
+    if input.ndim == 0:  # one row per nonzero element, no coordinates: (1, 0) or (0, 0)
+        return _wrap(np.zeros((len(idx[0]), 0), np.int64))
     return _wrap(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
 
 

@@ -258,7 +258,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x, dim = _prepare(input, dim, dtype, "log_softmax")
     z = _shifted(x, dim)
     if x.ndim == 0:
-        return z
+        return z - z  # log(1): a constant 0 (gradient 0), NaN for a NaN/inf input, as torch
     return z - F.log(F.sum(F.exp(z), dim, keepdim=True))
 
 
