@@ -21,12 +21,21 @@ from .frontend.creation import (tensor, as_tensor, asarray, from_numpy, zeros, o
                                 seed, initial_seed, get_rng_state, set_rng_state, rand, randn,
                                 randint, rand_like, randn_like, randint_like, randperm, normal,
                                 bernoulli, multinomial, default_generator)
+from .frontend.math_extra import *  # noqa: F401,F403
+from .frontend.shape_extra import *  # noqa: F401,F403
+from .frontend.reduce_extra import *  # noqa: F401,F403
+from .frontend.index_extra import *  # noqa: F401,F403
+from .frontend.layouts import (memory_format, layout, contiguous_format,  # noqa: F401
+                               preserve_format, channels_last, channels_last_3d, strided,
+                               sparse_coo)
 from .frontend.autograd import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled,  # noqa: F401
                                 inference_mode)
 from .frontend import autograd  # noqa: F401
 from .dtypes import result_type as _result_type_impl
 
 __version__ = "0.1.0"
+zero_ = Tensor.zero_
+fill_ = Tensor.fill_
 
 
 def result_type(tensor1, tensor2):

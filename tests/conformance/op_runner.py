@@ -14,6 +14,7 @@ mean/std of its values, not elementwise.  The entry passes when every run agrees
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import warnings
@@ -269,7 +270,10 @@ def _check_inplace(op, sample, dtype, tol):
             e_kwargs = to_ember(sample.kwargs, leaves)
         except Unsupported as exc:
             return f"unsupported argument: {exc}"
-        method = getattr(ex, name, None)
+        if name == "<lambda>":
+            method = functools.partial(_on_ember(op.inplace_variant), ex)
+        else:
+            method = getattr(ex, name, None)
         if method is None:
             return f"in-place .{name} is missing"
         try:

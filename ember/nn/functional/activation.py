@@ -234,14 +234,7 @@ def _prepare(input, dim, dtype, name):
     return input, dim
 
 
-def _shifted(x, dim):
-    """x minus its (detached) max along dim: softmax is shift invariant, so the gradient is exact
-    and exp never overflows."""
-    if x.ndim == 0:
-        return x - x.detach()
-    m = F.amax(x, dim, keepdim=True).detach()
-    m = F.where(F.isinf(m), 0.0, m)   # rows of all -inf stay -inf (NaN like PyTorch)
-    return x - m
+from ...frontend.math_extra import shifted as _shifted  # noqa: E402  (one definition)
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
