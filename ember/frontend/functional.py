@@ -565,10 +565,9 @@ def masked_fill(input, mask, value):
                 raise RuntimeError(f"value cannot be converted to type {input.dtype.name}_t "
                                    "without overflow")
         value = scalar_tensor(value, input.dtype)
-    shape = broadcast_shapes(tuple(input.shape), tuple(mask.shape))
-    if shape != tuple(input.shape):
-        raise RuntimeError(f"The size of mask ({list(mask.shape)}) must be broadcastable to the "
-                           f"input ({list(input.shape)})")
+    # out of place, the result takes the broadcast shape (masked_fill_ keeps input's, and
+    # raises through inplace.write when the mask is larger)
+    broadcast_shapes(tuple(input.shape), tuple(mask.shape))
     return where(mask, value, input)
 
 

@@ -197,7 +197,7 @@ digamma mvlgamma logaddexp logaddexp2 hypot copysign nextafter gcd lcm bitwise_l
 bitwise_right_shift xlogy logit sinc deg2rad rad2deg heaviside signbit isposinf isneginf isreal
 ldexp softmax log_softmax conj conj_physical resolve_conj resolve_neg angle i0
 rot90 diff kron repeat_interleave unfold hsplit vsplit dsplit split_with_sizes unsafe_split
-unsafe_chunk select_scatter slice_scatter diagonal_scatter trace cross sum_to_size diagflat
+unsafe_chunk select_scatter slice_scatter diagonal_scatter cross sum_to_size diagflat
 adjoint
 cummax cummin logcumsumexp quantile nanquantile mode nanmedian cov corrcoef histc
 index_copy scatter_reduce put masked_scatter isin
@@ -218,6 +218,7 @@ def _install_extra():
     for name in _EXTRA_METHODS:
         fn = next(getattr(m, name) for m in modules if hasattr(m, name))
         setattr(Tensor, name, fn)
+    Tensor.trace = F.trace
     Tensor.polygamma = lambda self, n: math_extra.polygamma(n, self)
     Tensor.polygamma_ = lambda self, n: inplace.write(self, math_extra.polygamma(n, self))
     for name in _EXTRA_INPLACE:

@@ -29,6 +29,10 @@ def _dims(x, dim):
     nd = x.ndim
     if dim is None:
         return tuple(range(nd))
+    if nd == 0:  # a 0-d tensor accepts dim 0 / -1 (or a list of them) and reduces nothing
+        for d in (dim if isinstance(dim, (list, tuple)) else (dim,)):
+            _dim(d, 0)
+        return ()
     if isinstance(dim, (list, tuple)):
         dims = tuple(sorted({_dim(d, nd) for d in dim}))
         return dims if dims or nd == 0 else ()

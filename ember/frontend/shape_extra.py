@@ -17,7 +17,7 @@ from .tensor import Tensor, _dim
 __all__ = ["rot90", "diff", "kron", "block_diag", "cartesian_prod", "combinations",
            "repeat_interleave", "unfold", "hsplit", "vsplit", "dsplit", "split_with_sizes",
            "unsafe_split", "unsafe_chunk", "select_scatter", "slice_scatter", "diagonal_scatter",
-           "trace", "cross", "tril_indices", "triu_indices", "unravel_index", "sum_to_size",
+           "cross", "tril_indices", "triu_indices", "unravel_index", "sum_to_size",
            "atleast_3d", "diagflat", "expand_copy", "permute_copy", "view_copy", "t_copy",
            "transpose_copy", "unsqueeze_copy", "squeeze_copy", "diagonal_copy", "narrow_copy",
            "unbind_copy", "split_with_sizes_copy", "unfold_copy", "alias_copy", "slice",
@@ -211,13 +211,6 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
 
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
     return _scatter_into(input, src, lambda t: t.diagonal(offset, dim1, dim2))
-
-
-def trace(input):
-    if input.ndim != 2:
-        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
-    x = input if input.dtype.category == dt.FLOAT else to_dtype(input, dt.int64)
-    return sum(x.diagonal())
 
 
 def cross(input, other, dim=None):

@@ -115,7 +115,10 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     _check(input, "hardtanh")
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return _out(input, F.clamp(input, min_val, max_val), inplace)
+    out = F.clamp(input, min_val, max_val)
+    if out.dtype is not input.dtype:  # integer input stays integer (bounds truncated), as torch
+        out = F.to_dtype(out, input.dtype)
+    return _out(input, out, inplace)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
