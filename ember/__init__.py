@@ -25,6 +25,7 @@ from .frontend.math_extra import *  # noqa: F401,F403
 from .frontend.shape_extra import *  # noqa: F401,F403
 from .frontend.reduce_extra import *  # noqa: F401,F403
 from .frontend.index_extra import *  # noqa: F401,F403
+from .frontend.blas_extra import *  # noqa: F401,F403
 from .frontend.layouts import (memory_format, layout, contiguous_format,  # noqa: F401
                                preserve_format, channels_last, channels_last_3d, strided,
                                sparse_coo)
@@ -34,7 +35,23 @@ from .frontend import autograd  # noqa: F401
 from .dtypes import result_type as _result_type_impl
 
 __version__ = "0.1.0"
+from .frontend.random_extra import empty_strided, resize_as_  # noqa: E402,F401
 zero_ = Tensor.zero_
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    return _lazy("nn.functional").cdist(x1, x2, p, compute_mode)
+
+
+def constant_pad_nd(input, pad, value=0):
+    return _lazy("nn.functional").pad(input, pad, "constant", value)
+
+
+def channel_shuffle(input, groups):
+    return _lazy("nn.functional").channel_shuffle(input, groups)
+
+
+
 fill_ = Tensor.fill_
 
 

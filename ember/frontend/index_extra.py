@@ -128,10 +128,8 @@ def masked_scatter(input, mask, source):
     from .functional import expand_to
     from ..shapes import broadcast_shapes
     shape = broadcast_shapes(tuple(input.shape), tuple(mask.shape))
-    if shape != tuple(input.shape):
-        raise RuntimeError(f"masked_scatter: mask of shape {list(mask.shape)} is not "
-                           f"broadcastable to input of shape {list(input.shape)}")
     m = expand_to(mask, shape)
+    input = expand_to(input, shape)
     where_ = nonzero(m, as_tuple=True)
     count = where_[0].shape[0] if where_ else 0
     if source.numel() < count:

@@ -201,20 +201,22 @@ unsafe_chunk select_scatter slice_scatter diagonal_scatter cross sum_to_size dia
 adjoint
 cummax cummin logcumsumexp quantile nanquantile mode nanmedian cov corrcoef histc
 index_copy scatter_reduce put masked_scatter isin
+addmv addbmm addr vdot frexp unique_consecutive renorm histogram
 """.split()
 
 _EXTRA_INPLACE = """
 asin acos atan asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh erfc erfinv lgamma
 digamma mvlgamma logaddexp hypot copysign nextafter gcd lcm bitwise_left_shift
 bitwise_right_shift xlogy logit sinc deg2rad rad2deg heaviside ldexp index_copy scatter_reduce
-put masked_scatter i0 arctan2 float_power cumsum cumprod sgn fix negative not_equal less
-less_equal greater greater_equal multiply subtract true_divide fmax fmin
+put masked_scatter i0 addmv addbmm addr renorm arctan2 float_power cumsum cumprod sgn fix negative not_equal less
+less_equal greater greater_equal multiply subtract true_divide fmax fmin addmm baddbmm bitwise_not
+conj_physical cosh sinh
 """.split()
 
 
 def _install_extra():
-    from . import math_extra, shape_extra, reduce_extra, index_extra  # noqa: F401
-    modules = (math_extra, shape_extra, reduce_extra, index_extra)
+    from . import math_extra, shape_extra, reduce_extra, index_extra, blas_extra
+    modules = (math_extra, shape_extra, reduce_extra, index_extra, blas_extra)
     for name in _EXTRA_METHODS:
         fn = next(getattr(m, name) for m in modules if hasattr(m, name))
         setattr(Tensor, name, fn)
@@ -232,6 +234,12 @@ def _install_extra():
     Tensor.__ilshift__ = lambda a, b: inplace.write(a, math_extra.bitwise_left_shift(a, b))
     Tensor.__irshift__ = lambda a, b: inplace.write(a, math_extra.bitwise_right_shift(a, b))
     Tensor.fill_diagonal_ = _fill_diagonal_
+    from . import random_extra
+    for name in ("cauchy_", "log_normal_", "geometric_", "new_empty_strided", "resize_",
+                 "resize_as_"):
+        setattr(Tensor, name, getattr(random_extra, name))
+    Tensor.softmax = lambda self, dim, dtype=None: math_extra.softmax(self, dim, dtype)
+    Tensor.log_softmax = lambda self, dim, dtype=None: math_extra.log_softmax(self, dim, dtype)
 
 
 def _fill_diagonal_(self, fill_value, wrap=False):

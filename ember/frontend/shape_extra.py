@@ -210,7 +210,17 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
 
 
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
-    return _scatter_into(input, src, lambda t: t.diagonal(offset, dim1, dim2))
+    """input with its `offset` diagonal over (dim1, dim2) replaced by src (whose last dim runs
+    along the diagonal), via index_put on the two dims moved to the front."""
+    from .creation import arange
+    from .indexing import index_put
+    d1, d2 = _dim(dim1, input.ndim), _dim(dim2, input.ndim)
+    moved = S.movedim(input, (d1, d2), (0, 1))
+    n = src.shape[-1] if src.ndim else 0
+    rows = arange(n, device=input.device) + builtins.max(-offset, 0)
+    cols = arange(n, device=input.device) + builtins.max(offset, 0)
+    out = index_put(moved, (rows, cols), S.movedim(to_dtype(src, input.dtype), -1, 0))
+    return S.movedim(out, (0, 1), (d1, d2))
 
 
 def cross(input, other, dim=None):
@@ -218,7 +228,8 @@ def cross(input, other, dim=None):
         dim = next((i for i, s in enumerate(input.shape) if s == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
-    shape = S.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+    from ..shapes import broadcast_shapes
+    shape = broadcast_shapes(tuple(input.shape), tuple(other.shape))
     a, b = input.expand(shape), other.expand(shape)
     d = _dim(dim, len(shape))
     if shape[d] != 3:
@@ -262,8 +273,7 @@ def sum_to_size(input, *size):
     lead = input.ndim - len(size)
     dims = list(range(lead)) + [lead + i for i, s in enumerate(size)
                                 if s == 1 and input.shape[lead + i] != 1]
-    out = sum(input, dims, keepdim=True) if dims else input
-    return out.reshape(size)
+    return sum(input, dims, keepdim=True).reshape(size)
 
 
 def atleast_3d(*tensors):

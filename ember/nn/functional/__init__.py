@@ -14,3 +14,4 @@ from .conv import *  # noqa: F401,F403,E402
 from .pooling import *  # noqa: F401,F403,E402
 from .sampling import *  # noqa: F401,F403,E402
 from .attention import *  # noqa: F401,F403,E402
+from .shuffle import *  # noqa: F401,F403,E402

@@ -6,6 +6,7 @@ normalise the same way.
 """
 from __future__ import annotations
 
+import builtins
 import math
 import warnings
 
@@ -353,8 +354,9 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-06, reduction="mean
     if tuple(var.shape) != tuple(input.shape):
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = var.unsqueeze(-1)
-        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
-            pass
+        elif input.ndim == var.ndim and builtins.sum(
+                v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+            pass  # one dim of size 1 broadcasts (torch's homoscedastic case, any dim)
         else:
             raise ValueError("var is of incorrect size")
     _check_reduction(reduction)
