@@ -23,6 +23,14 @@ from .frontend.creation import (tensor, as_tensor, asarray, from_numpy, zeros, o
                                 randint, rand_like, randn_like, randint_like, randperm, normal,
                                 bernoulli, multinomial, default_generator)
 from .frontend.complex_ops import *  # noqa: F401,F403,E402
+from .frontend.math_extra import *  # noqa: F401,F403
+from .frontend.shape_extra import *  # noqa: F401,F403
+from .frontend.reduce_extra import *  # noqa: F401,F403
+from .frontend.index_extra import *  # noqa: F401,F403
+from .frontend.blas_extra import *  # noqa: F401,F403
+from .frontend.layouts import (memory_format, layout, contiguous_format,  # noqa: F401
+                               preserve_format, channels_last, channels_last_3d, strided,
+                               sparse_coo)
 from .frontend.autograd import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled,  # noqa: F401
                                 inference_mode)
 from .frontend import autograd  # noqa: F401
@@ -30,6 +38,24 @@ from ._logging import set_logs  # noqa: F401
 from .dtypes import result_type as _result_type_impl
 
 __version__ = "0.1.0"
+from .frontend.random_extra import empty_strided, resize_as_  # noqa: E402,F401
+zero_ = Tensor.zero_
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    return _lazy("nn.functional").cdist(x1, x2, p, compute_mode)
+
+
+def constant_pad_nd(input, pad, value=0):
+    return _lazy("nn.functional").pad(input, pad, "constant", value)
+
+
+def channel_shuffle(input, groups):
+    return _lazy("nn.functional").channel_shuffle(input, groups)
+
+
+
+fill_ = Tensor.fill_
 
 
 def result_type(tensor1, tensor2):

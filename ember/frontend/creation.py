@@ -209,6 +209,11 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
         dtype = dt.int64 if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                 for v in vals) else dt.get_default_dtype()
     dtype = dt.to_dtype(dtype)
+    if dtype.category != dt.FLOAT:
+        # an integer arange counts in integers: float bounds truncate first, as in torch
+        start, end, step = (int(v) for v in (start, end, step))
+        if step == 0:
+            raise RuntimeError("step must be nonzero")
     if device.type == "cuda" and STATE.tracer is None:
         from .device_ops import run_source
         return _finish(run_source(P.ARANGE, device, start=start, end=end, step=step, dtype=dtype),
@@ -433,7 +438,11 @@ def bernoulli(input, p=None, *, generator=None):
                                          device=input.device)
     u = rand(tuple(input.shape), generator=generator, dtype=input.dtype if
              input.dtype.category == dt.FLOAT else None, device=input.device)
-    return (u < probs).to(input.dtype)
+    out = (u < probs).to(input.dtype)
+    if input.requires_grad and input.dtype.category == dt.FLOAT:
+        from .functional import zero_grad_link
+        out = out + zero_grad_link(input)  # recorded with a zero gradient, as in PyTorch
+    return out
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):

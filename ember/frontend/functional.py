@@ -356,7 +356,23 @@ def _no_bool(kernel, input, other):
 
 def floor_divide(input, other):
     _no_bool("div_floor_cpu", input, other)
-    return binary(P.FLOOR_DIVIDE, input, other)
+    out = binary(P.FLOOR_DIVIDE, input, other)
+    if out.dtype.category == dt.FLOAT and _needs_record(input, other):
+        # piecewise constant: PyTorch records it with a zero gradient (not "no grad_fn")
+        for x in (input, other):
+            if isinstance(x, Tensor) and x.requires_grad:
+                out = out + zero_grad_link(x, out)
+    return out
+
+
+def zero_grad_link(x, like=None):
+    """Zeros shaped like `like` (default x) whose gradient to x is 0: how a piecewise-constant
+    result (floor division, bernoulli, a 0-norm) stays in the graph, as PyTorch's do."""
+    false = zeros_like_bool(x)
+    link = where(false, x, scalar_tensor(0, x.dtype))
+    if like is not None and tuple(like.shape) != tuple(x.shape):
+        link = expand_to(link, broadcast_shapes(tuple(like.shape), tuple(x.shape)))
+    return link
 
 
 def remainder(input, other):
@@ -550,10 +566,9 @@ def masked_fill(input, mask, value):
                 raise RuntimeError(f"value cannot be converted to type {input.dtype.name}_t "
                                    "without overflow")
         value = scalar_tensor(value, input.dtype)
-    shape = broadcast_shapes(tuple(input.shape), tuple(mask.shape))
-    if shape != tuple(input.shape):
-        raise RuntimeError(f"The size of mask ({list(mask.shape)}) must be broadcastable to the "
-                           f"input ({list(input.shape)})")
+    # out of place, the result takes the broadcast shape (masked_fill_ keeps input's, and
+    # raises through inplace.write when the mask is larger)
+    broadcast_shapes(tuple(input.shape), tuple(mask.shape))
     return where(mask, value, input)
 
 

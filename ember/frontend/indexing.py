@@ -270,6 +270,10 @@ def gather(input, dim, index, *, sparse_grad=False):
     d = _dim(dim, input.ndim)
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    if input.ndim == 0 or index.ndim == 0:
+        # a 0-d input or index counts as one element; the result takes the index's shape
+        flat = bind(P.GATHER, input.reshape(-1), index.reshape(-1), dim=0)
+        return flat.reshape(tuple(index.shape))
     return bind(P.GATHER, input, index, dim=d)
 
 
@@ -348,6 +352,9 @@ def index_put(input, indices, values, accumulate=False):
 
 
 def index_add(input, dim, index, source, *, alpha=1):
+    if input.ndim == 0:  # a 0-d input is one element along dim 0
+        src = source.reshape(1) if isinstance(source, Tensor) else source
+        return index_add(input.reshape(1), 0, index.reshape(-1), src, alpha=alpha).reshape(())
     d = _dim(dim, input.ndim)
     src = source * alpha if alpha != 1 else source
     from .functional import as_tensor_like
@@ -361,6 +368,8 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 
 def index_fill(input, dim, index, value):
+    if input.ndim == 0:  # a 0-d input is one element along dim 0
+        return index_fill(input.reshape(1), 0, index.reshape(-1), value).reshape(())
     d = _dim(dim, input.ndim)
     mask_shape = [1] * input.ndim
     mask_shape[d] = input.shape[d]
@@ -410,6 +419,8 @@ def nonzero(input, *, as_tuple=False):
     idx = np.nonzero(input._data if input.ndim else input._data.reshape(1))
     if as_tuple:
         return tuple(_wrap(i.astype(np.int64)) for i in idx)
+    if input.ndim == 0:  # one row per nonzero element, no coordinates: (1, 0) or (0, 0)
+        return _wrap(np.zeros((len(idx[0]), 0), np.int64))
     return _wrap(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
 
 
@@ -452,6 +463,10 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 
 def kthvalue(input, k, dim=-1, keepdim=False):
     d = _dim(dim, input.ndim)
+    if input.ndim == 0:
+        if k != 1:
+            raise IndexError("kthvalue(): selected number k out of range for dimension 0")
+        return _Sort(input.clone(), on_device_of(np.zeros((), np.int64), input))
     s = sort(input, d)
     from .shape_ops import narrow
     v, i = narrow(s.values, d, k - 1, 1), narrow(s.indices, d, k - 1, 1)
@@ -489,20 +504,25 @@ def bincount(input, weights=None, minlength=0):
 
 
 @host_fallback
-def searchsorted(sorted_sequence, values, *, right=False, side=None):
+def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None,
+                 sorter=None):
     from .functional import _wrap
     side = side or ("right" if right else "left")
+    itype = np.int32 if out_int32 else np.int64
     v = values._data if isinstance(values, Tensor) else np.asarray(values)
-    if sorted_sequence.ndim == 1:
-        return _wrap(np.searchsorted(sorted_sequence._data, v, side=side).astype(np.int64))
+    seq = sorted_sequence._data
+    if sorter is not None:  # sorted_sequence sorted by these indices along the last dim
+        seq = np.take_along_axis(seq, sorter._data, -1)
+    if seq.ndim == 1:
+        return _wrap(np.asarray(np.searchsorted(seq, v, side=side)).astype(itype))
     out = np.stack([np.searchsorted(s, vv, side=side) for s, vv in
-                    zip(sorted_sequence._data.reshape(-1, sorted_sequence.shape[-1]),
-                        v.reshape(-1, v.shape[-1]))])
-    return _wrap(out.reshape(v.shape).astype(np.int64))
+                    zip(seq.reshape(-1, seq.shape[-1]), v.reshape(-1, v.shape[-1]))])
+    return _wrap(out.reshape(v.shape).astype(itype))
 
 
 @host_fallback
-def bucketize(input, boundaries, *, right=False):
+def bucketize(input, boundaries, *, out_int32=False, right=False):
     from .functional import _wrap
-    return _wrap(np.searchsorted(boundaries._data, input._data,
-                                 side="left" if not right else "right").astype(np.int64))
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    return _wrap(np.asarray(np.searchsorted(boundaries._data, data, side="left" if not right else
+                                            "right")).astype(np.int32 if out_int32 else np.int64))

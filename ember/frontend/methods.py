@@ -188,3 +188,74 @@ def type_(self, dtype=None, non_blocking=False):
 
 
 _install()
+
+
+# --- the further ops (math_extra, shape_extra, reduce_extra, index_extra) ----------------------
+_EXTRA_METHODS = """
+asin acos atan asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh erfc erfinv lgamma
+digamma mvlgamma logaddexp logaddexp2 hypot copysign nextafter gcd lcm bitwise_left_shift
+bitwise_right_shift xlogy logit sinc deg2rad rad2deg heaviside signbit isposinf isneginf isreal
+ldexp softmax log_softmax conj conj_physical resolve_conj resolve_neg angle i0
+rot90 diff kron repeat_interleave unfold hsplit vsplit dsplit split_with_sizes unsafe_split
+unsafe_chunk select_scatter slice_scatter diagonal_scatter cross sum_to_size diagflat
+adjoint
+cummax cummin logcumsumexp quantile nanquantile mode nanmedian cov corrcoef histc
+index_copy scatter_reduce put masked_scatter isin
+addmv addbmm addr vdot frexp unique_consecutive renorm histogram
+""".split()
+
+_EXTRA_INPLACE = """
+asin acos atan asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh erfc erfinv lgamma
+digamma mvlgamma logaddexp hypot copysign nextafter gcd lcm bitwise_left_shift
+bitwise_right_shift xlogy logit sinc deg2rad rad2deg heaviside ldexp index_copy scatter_reduce
+put masked_scatter i0 addmv addbmm addr renorm arctan2 float_power cumsum cumprod sgn fix negative not_equal less
+less_equal greater greater_equal multiply subtract true_divide fmax fmin addmm baddbmm bitwise_not
+conj_physical cosh sinh
+""".split()
+
+
+def _install_extra():
+    from . import math_extra, shape_extra, reduce_extra, index_extra, blas_extra
+    modules = (math_extra, shape_extra, reduce_extra, index_extra, blas_extra)
+    for name in _EXTRA_METHODS:
+        fn = next(getattr(m, name) for m in modules if hasattr(m, name))
+        setattr(Tensor, name, fn)
+    Tensor.trace = F.trace
+    Tensor.polygamma = lambda self, n: math_extra.polygamma(n, self)
+    Tensor.polygamma_ = lambda self, n: inplace.write(self, math_extra.polygamma(n, self))
+    for name in _EXTRA_INPLACE:
+        if hasattr(Tensor, name) and not hasattr(Tensor, name + "_"):
+            setattr(Tensor, name + "_", inplace.make_inplace(getattr(Tensor, name), name + "_"))
+    Tensor.__rdiv__ = Tensor.__rtruediv__
+    Tensor.__lshift__ = lambda a, b: math_extra.bitwise_left_shift(a, b)
+    Tensor.__rshift__ = lambda a, b: math_extra.bitwise_right_shift(a, b)
+    Tensor.__rlshift__ = lambda a, b: math_extra.bitwise_left_shift(b, a)
+    Tensor.__rrshift__ = lambda a, b: math_extra.bitwise_right_shift(b, a)
+    Tensor.__ilshift__ = lambda a, b: inplace.write(a, math_extra.bitwise_left_shift(a, b))
+    Tensor.__irshift__ = lambda a, b: inplace.write(a, math_extra.bitwise_right_shift(a, b))
+    Tensor.fill_diagonal_ = _fill_diagonal_
+    from . import random_extra
+    for name in ("cauchy_", "log_normal_", "geometric_", "new_empty_strided", "resize_",
+                 "resize_as_"):
+        setattr(Tensor, name, getattr(random_extra, name))
+    Tensor.softmax = lambda self, dim, dtype=None: math_extra.softmax(self, dim, dtype)
+    Tensor.log_softmax = lambda self, dim, dtype=None: math_extra.log_softmax(self, dim, dtype)
+
+
+def _fill_diagonal_(self, fill_value, wrap=False):
+    n = min(self.shape)
+    if self.ndim == 2 and wrap and self.shape[0] > self.shape[1] + 1:
+        step = self.shape[1] + 1
+        flat = self.reshape(-1)
+        idx = list(range(0, self.numel(), step))
+    else:
+        idx = [sum(i * s for s in self.stride()) for i in range(n)] if self.ndim else []
+    from .creation import tensor
+    flat = self.reshape(-1) if self.is_contiguous() else None
+    if flat is None:
+        raise RuntimeError("fill_diagonal_ on a non-contiguous tensor is not supported")
+    flat[tensor(idx, dtype=dt.int64)] = fill_value
+    return self
+
+
+_install_extra()

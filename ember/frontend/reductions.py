@@ -30,6 +30,10 @@ def _dims(x, dim):
     nd = x.ndim
     if dim is None:
         return tuple(range(nd))
+    if nd == 0:  # a 0-d tensor accepts dim 0 / -1 (or a list of them) and reduces nothing
+        for d in (dim if isinstance(dim, (list, tuple)) else (dim,)):
+            _dim(d, 0)
+        return ()
     if isinstance(dim, (list, tuple)):
         dims = tuple(sorted({_dim(d, nd) for d in dim}))
         return dims if dims or nd == 0 else ()
@@ -135,7 +139,15 @@ def nanmean(input, dim=None, keepdim=False):
     return nansum(input, dim, keepdim) / sum(notnan, dim, keepdim)
 
 
+def _unbiased_first(dim, unbiased, keepdim):
+    """torch's var(x, unbiased) overload: a bool in dim's place is `unbiased`, over all dims."""
+    if isinstance(dim, bool):
+        return None, dim, keepdim
+    return dim, unbiased, keepdim
+
+
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, unbiased, keepdim = _unbiased_first(dim, unbiased, keepdim)
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     x = float_input(input)
@@ -147,14 +159,17 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, unbiased, keepdim = _unbiased_first(dim, unbiased, keepdim)
     return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, unbiased, keepdim = _unbiased_first(dim, unbiased, keepdim)
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, unbiased, keepdim = _unbiased_first(dim, unbiased, keepdim)
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
@@ -305,10 +320,16 @@ def cumprod(input, dim, *, dtype=None):
     return x
 
 
+def _root_at_zero(s, root):
+    """root(s) with gradient 0 where s == 0 (the norm of a zero vector), as in PyTorch."""
+    zero = s == 0
+    return where(zero, 0.0, root(where(zero, 1.0, s)))
+
+
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     x = float_input(input)
     if p == "fro" or p == 2:
-        return sqrt(sum(x * x, dim, keepdim))
+        return _root_at_zero(sum(x * x, dim, keepdim), sqrt)
     if p == 1:
         return sum(abs(x), dim, keepdim)
     if p == math.inf or p == "inf":
@@ -316,8 +337,12 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == -math.inf:
         return amin(abs(x), () if dim is None else dim, keepdim)
     if p == 0:
-        return sum(to_dtype(x != 0, x.dtype), dim, keepdim)
-    return pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p)
+        from .functional import zero_grad_link
+        nonzero = to_dtype(x != 0, x.dtype)
+        if x.requires_grad:
+            nonzero = nonzero + zero_grad_link(x)
+        return sum(nonzero, dim, keepdim)
+    return _root_at_zero(sum(pow(abs(x), p), dim, keepdim), lambda s: pow(s, 1.0 / p))
 
 
 def dist(input, other, p=2):

@@ -319,7 +319,8 @@ def roll(input, shifts, dims=None):
         s %= n
         if s:
             x = cat([_slice_dim(x, d, n - s, n), _slice_dim(x, d, 0, n - s)], d)
-    return x
+    # a result, never the input itself (writes through it must not reach the caller's tensor)
+    return clone(x) if x is input else x
 
 
 def movedim(input, source, destination):
@@ -521,9 +522,23 @@ def diag(input, diagonal_=0):
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """The last dim of input becomes the `offset` diagonal of planes spanning (dim1, dim2) of a
+    result with one more dim (each of those dims has size n + |offset|)."""
     n = input.shape[-1]
+    nd = input.ndim + 1
+    d1, d2 = _dim(dim1, nd), _dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     from .creation import eye
-    return input.unsqueeze(-1) * eye(n, dtype=input.dtype)
+    planes = input.unsqueeze(-1) * eye(n, dtype=input.dtype, device=input.device)
+    k = builtins.abs(offset)
+    if k:  # row i of the n x n block sits at (i, i + offset) of an (n+k) x (n+k) plane
+        rows, cols = ((0, k), (k, 0)) if offset > 0 else ((k, 0), (0, k))
+        pads = ((0, 0),) * (nd - 2) + (rows, cols)
+        planes = bind(P.PAD, planes, pads=pads, value=0)
+    # the planes' row dim goes to min(d1, d2)'s position: swap when dim1 > dim2
+    src = (nd - 2, nd - 1) if d1 < d2 else (nd - 1, nd - 2)
+    return movedim(planes, src, (builtins.min(d1, d2), builtins.max(d1, d2)))
 
 
 def meshgrid(*tensors, indexing="ij"):

@@ -1025,6 +1025,44 @@ def _inplace_props(x, name, lo, hi):
 
 from tests.ops import samples_complex, samples_ctc, samples_linalg, samples_special  # noqa: E402
 add(*samples_linalg.ROWS, *samples_special.ROWS, *samples_ctc.ROWS, *samples_complex.ROWS)
+# ==================================================================================================
+# elementwise primitives of ops/elementwise_extra.py
+# ==================================================================================================
+def _unit(*shape):
+    return np.random.default_rng(7).uniform(-0.9, 0.9, shape)
+
+
+def _above_one(*shape):
+    return np.random.default_rng(8).uniform(1.2, 3.0, shape)
+
+
+_EXTRA_UNARY = [  # (name, input maker, numpy reference)
+    ("asin", _unit, np.arcsin), ("acos", _unit, np.arccos), ("atan", r, np.arctan),
+    ("asinh", r, np.arcsinh), ("acosh", _above_one, np.arccosh), ("atanh", _unit, np.arctanh),
+    ("erfc", r, None), ("erfinv", _unit, None), ("lgamma", pos, None), ("digamma", pos, None),
+]
+for _name, _mk, _ref in _EXTRA_UNARY:
+    add(S(_name, (lambda n: lambda x: getattr(x, n)())(_name), [_mk(3, 4)],
+          dtypes=("float32", "float64"), ref=_ref),
+        S(_name + "_fn_0d", (lambda n: lambda x, lib: getattr(lib, n)(x))(_name), [_mk()],
+          dtypes=("float64",)))
+add(
+    S("polygamma_2", lambda x, lib: lib.polygamma(2, x), [pos(3, 4)], dtypes=("float32", "float64")),
+    S("logaddexp", lambda a, b: a.logaddexp(b), [r(3, 4), r(3, 4)], ref=np.logaddexp),
+    S("logaddexp_bcast", lambda a, b, lib: lib.logaddexp(a, b), [r(3, 1), r(4)]),
+    S("logaddexp2", lambda a, b: a.logaddexp2(b), [r(3, 4), r(3, 4)], ref=np.logaddexp2),
+    S("hypot", lambda a, b: a.hypot(b), [away(3, 4), away(3, 4)], ref=np.hypot),
+    S("copysign", lambda a, b: a.copysign(b), [away(3, 4), away(3, 4)], ref=np.copysign),
+    S("nextafter", lambda a, b: a.nextafter(b), [r(3, 4), r(3, 4)], grad=False,
+      ref=np.nextafter),
+    S("gcd", lambda a, b: a.gcd(b), [ints(3, 4), ints(3, 4)], grad=False, ref=np.gcd),
+    S("lcm", lambda a, b: a.lcm(b), [ints(3, 4), ints(3, 4)], grad=False, ref=np.lcm),
+    S("bitwise_left_shift", lambda a, b: a.bitwise_left_shift(b),
+      [ints(3, 4), ints(3, 4, lo=0, hi=5)], grad=False),
+    S("bitwise_right_shift", lambda a, b: a >> b, [ints(3, 4), ints(3, 4, lo=0, hi=5)],
+      grad=False),
+)
+
 
 BY_NAME = {}
 for _s in SAMPLES:

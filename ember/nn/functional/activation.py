@@ -115,7 +115,10 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     _check(input, "hardtanh")
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return _out(input, F.clamp(input, min_val, max_val), inplace)
+    out = F.clamp(input, min_val, max_val)
+    if out.dtype is not input.dtype:  # integer input stays integer (bounds truncated), as torch
+        out = F.to_dtype(out, input.dtype)
+    return _out(input, out, inplace)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -234,14 +237,7 @@ def _prepare(input, dim, dtype, name):
     return input, dim
 
 
-def _shifted(x, dim):
-    """x minus its (detached) max along dim: softmax is shift invariant, so the gradient is exact
-    and exp never overflows."""
-    if x.ndim == 0:
-        return x - x.detach()
-    m = F.amax(x, dim, keepdim=True).detach()
-    m = F.where(F.isinf(m), 0.0, m)   # rows of all -inf stay -inf (NaN like PyTorch)
-    return x - m
+from ...frontend.math_extra import shifted as _shifted  # noqa: E402  (one definition)
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
@@ -258,7 +254,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x, dim = _prepare(input, dim, dtype, "log_softmax")
     z = _shifted(x, dim)
     if x.ndim == 0:
-        return z
+        return z - z  # log(1): a constant 0 (gradient 0), NaN for a NaN/inf input, as torch
     return z - F.log(F.sum(F.exp(z), dim, keepdim=True))
 
 

@@ -6,6 +6,7 @@ normalise the same way.
 """
 from __future__ import annotations
 
+import builtins
 import math
 import warnings
 
@@ -157,8 +158,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction = _reduction(size_average, reduce, reduction)
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
-    if target.dtype.category != dt.INT:
-        raise RuntimeError(f"expected scalar type Long but found {dt.legacy_name(target.dtype)}")
+    if target.dtype not in (dt.int64, dt.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{dt.legacy_name(target.dtype)}")
     if input.ndim == 1:
         if target.ndim != 0 and not (target.ndim == 1 and target.shape[0] == 1):
             raise ValueError(f"Expected input batch_size (1) to match target batch_size "
@@ -188,7 +190,14 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return loss
     if reduction == "sum":
         return F.sum(loss)
-    return F.sum(loss) / F.sum(w)
+    return _weighted_mean(F.sum(loss), F.sum(w))
+
+
+def _weighted_mean(total, weight):
+    """total / weight, with torch's convention when every target is ignored (weight 0): the value
+    is NaN but the gradient is 0, not the NaN that 0/0's quotient rule would give."""
+    empty = weight == 0
+    return total / F.where(empty, 1.0, weight) + F.where(empty, math.nan, 0.0).detach()
 
 
 def _class_weight_view(weight, input, class_dim):
@@ -244,9 +253,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if weight is not None:
             safe = F.where(ignore, 0, F.to_dtype(tgt, dt.int64))
             w = F.where(ignore, 0.0, F.to_dtype(weight, input.dtype)[safe])
-            ret = F.sum(smooth) / F.sum(w)
+            ret = _weighted_mean(F.sum(smooth), F.sum(w))
         else:
-            ret = F.sum(smooth) / F.sum(F.logical_not(ignore))
+            ret = _weighted_mean(F.sum(smooth), F.to_dtype(F.sum(F.logical_not(ignore)),
+                                                           input.dtype))
     elif reduction == "sum":
         ret = F.sum(smooth)
     else:
@@ -310,10 +320,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = F.exp(target) * (target - input)
     else:
-        # xlogy: 0 where target == 0 (and its gradient too)
-        pos = target > 0
-        safe = F.where(pos, target, 1.0)
-        loss = F.where(pos, target * (F.log(safe) - input), 0.0 * input)
+        # xlogy(target, target) - target * input: 0 where target == 0, NaN where target < 0
+        zero = target == 0
+        safe = F.where(zero, 1.0, target)
+        loss = F.where(zero, 0.0, target * F.log(safe)) - target * input
     if reduction == "batchmean":
         n = input.shape[0] if input.ndim else 1
         return F.sum(loss) / n
@@ -344,8 +354,9 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-06, reduction="mean
     if tuple(var.shape) != tuple(input.shape):
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = var.unsqueeze(-1)
-        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
-            pass
+        elif input.ndim == var.ndim and builtins.sum(
+                v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+            pass  # one dim of size 1 broadcasts (torch's homoscedastic case, any dim)
         else:
             raise ValueError("var is of incorrect size")
     _check_reduction(reduction)

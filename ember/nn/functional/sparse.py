@@ -85,6 +85,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             offs = offs + [input.shape[0]]
         bags = [(input[a:b], None if per_sample_weights is None else per_sample_weights[a:b])
                 for a, b in zip(offs[:-1], offs[1:])]
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]  # -1 is the last row, as in embedding
     outs = []
     for idx, psw in bags:
         if padding_idx is not None:

@@ -1,0 +1,133 @@
+"""Run each config of PyTorch's ``optim_db`` against ember.
+
+Each OptimizerInfo lists configs (keyword sets such as ``{"lr": 0.01, "maximize": True}``).  For
+each config two parameters (a matrix and a vector, identical values in both libraries) are
+optimized for a few steps on the same loss; the parameters must agree after every step.  The loss
+is evaluated inside a closure, so optimizers that need one (LBFGS) run the same way.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+import ember
+from .convert import Unsupported, compare, to_ember
+from .op_runner import _err
+
+STEPS = 4
+TOL = (1e-4, 1e-5)
+
+
+def _loss(lib, w, b, a, c):
+    return (lib.sin(w) * a).sum() + (b * b * c).sum() + (w * w).sum() * 0.1
+
+
+def _setup(lib, arrays, dtype):
+    w = lib.tensor(arrays[0], dtype=dtype, requires_grad=True)
+    b = lib.tensor(arrays[1], dtype=dtype, requires_grad=True)
+    a = lib.tensor(arrays[2], dtype=dtype)
+    c = lib.tensor(arrays[3], dtype=dtype)
+    return w, b, a, c
+
+
+def _params(config_params, w, b):
+    if config_params is None:
+        return [w, b]
+    return config_params  # never set by the CPU configs of torch 2.13
+
+
+def run_config(info, config):
+    """None when ember's optimizer follows torch's for STEPS steps, else a reason."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal((3, 4)),
+              rng.uniform(0.5, 1.5, 4)]
+    name = info.optim_cls.__name__
+    cls_e = getattr(ember.optim, name, None)
+    if cls_e is None:
+        return f"ember.optim.{name} is missing"
+    tw, tb, ta, tc = _setup(torch, arrays, torch.float32)
+    ew, eb, ea, ec = _setup(ember, arrays, ember.float32)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_opt = info.optim_cls([tw, tb], **config.kwargs)
+    except Exception:
+        return "skip"
+    try:
+        e_kwargs = to_ember(config.kwargs, {})
+    except Unsupported as ex:
+        return f"unsupported argument: {ex}"
+    try:
+        e_opt = cls_e([ew, eb], **e_kwargs)
+    except Exception as ex:
+        return "construct: " + _err(ex)
+
+    def t_closure():
+        t_opt.zero_grad()
+        loss = _loss(torch, tw, tb, ta, tc)
+        loss.backward()
+        return loss
+
+    def e_closure():
+        e_opt.zero_grad()
+        loss = _loss(ember, ew, eb, ea, ec)
+        loss.backward()
+        return loss
+
+    for step in range(STEPS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if info.step_requires_closure:
+                    t_opt.step(t_closure)
+                else:
+                    t_closure()
+                    t_opt.step()
+        except Exception:
+            return "skip"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if info.step_requires_closure:
+                    e_opt.step(e_closure)
+                else:
+                    e_closure()
+                    e_opt.step()
+        except Exception as ex:
+            return f"step {step}: " + _err(ex)
+        reason = compare([ew, eb], [tw, tb], TOL, f"params after step {step + 1}")
+        if reason:
+            return reason
+    return None
+
+
+def all_entries():
+    """{'Adam.default': (info, config), ...} over every CPU float32 config."""
+    from torch.testing._internal.common_optimizers import optim_db
+    out = {}
+    for info in optim_db:
+        try:
+            configs = info.optim_inputs_func(device="cpu", dtype=torch.float32)
+        except Exception:
+            continue
+        for config in configs:
+            base = f"{info.optim_cls.__name__}.{config.desc}"
+            name, k = base, 2
+            while name in out:
+                name = f"{base}#{k}"
+                k += 1
+            out[name] = (info, config)
+    return out
+
+
+def run_entry(entry):
+    info, config = entry
+    try:
+        reason = run_config(info, config)
+    except Exception as ex:
+        reason = "harness: " + _err(ex)
+    if reason == "skip":
+        return True, None  # torch itself cannot run this config on the CPU: nothing to match
+    return reason is None, reason
