@@ -3,6 +3,10 @@
 Each workload is a pair of zero-argument callables (already set up).  Both are timed the same way
 (warm-up, then the median of several repeats of a loop sized to take ~50 ms), interleaved so that
 machine noise hits both alike, and reported as a ratio ember / torch (< 1 means ember is faster).
+
+Every benchmark that imports this module accepts ``--busy``: one extra CPU-spinning process per
+core runs for the benchmark's lifetime (``benchmarks/busy.py``), so its ratios under load can be
+compared with quiet ones.  Tables then say "busy" next to the machine.
 """
 from __future__ import annotations
 
@@ -11,6 +15,10 @@ import platform
 import statistics
 import time
 from dataclasses import dataclass
+
+from benchmarks import busy
+
+busy.from_argv()   # --busy: the spinners start before any timing (and before NumPy's threads)
 
 
 @dataclass
@@ -81,8 +89,10 @@ def _fmt_time(s):
 
 def machine():
     import os
+    load = "load average %.2f %.2f %.2f" % os.getloadavg()
+    spin = f", --busy: {busy.active()} spinning processes" if busy.active() else ""
     return f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} " \
-           f"{platform.python_version()}"
+           f"{platform.python_version()}, {load}{spin}"
 
 
 def print_table(title, rows):
