@@ -15,7 +15,9 @@ import warnings
 from ... import dtypes as dt
 from ...frontend import functional as F
 from ...frontend.creation import empty, zeros
+from ...frontend.fused import Fused
 from ...frontend.tensor import Tensor
+from ..functional import fused_math as M
 from ..functional.dropout import dropout as _dropout
 from ..parameter import Parameter
 from .module import Module
@@ -40,7 +42,7 @@ def _rnn_step(act):
     return step
 
 
-def _lstm_step(gx, h, c, w_hh, b_hh, w_hr):
+def _lstm_cell(gx, h, c, w_hh, b_hh):
     g = gx + _matmul_t(h, w_hh)
     if b_hh is not None:
         g = g + b_hh
@@ -50,10 +52,21 @@ def _lstm_step(gx, h, c, w_hh, b_hh, w_hr):
     gg = F.tanh(g[..., 2 * n:3 * n])
     o = F.sigmoid(g[..., 3 * n:])
     c = f * c + i * gg
-    h = o * F.tanh(c)
+    return o * F.tanh(c), c
+
+
+# the cell's eager fast path: one node per time step instead of ~15 (frontend/fused.py)
+_fused_lstm_cell = Fused("LstmCell", M.lstm_cell_forward, M.lstm_cell_backward, _lstm_cell,
+                         n_outputs=2)
+
+
+def _lstm_step(gx, h, c, w_hh, b_hh, w_hr):
     if w_hr is not None:
-        h = _matmul_t(h, w_hr)
-    return h, c
+        h, c = _lstm_cell(gx, h, c, w_hh, b_hh)
+        return _matmul_t(h, w_hr), c
+    if gx.ndim != 2:
+        return _lstm_cell(gx, h, c, w_hh, b_hh)
+    return _fused_lstm_cell(gx, h, c, w_hh, b_hh)
 
 
 def _gru_step(gx, h, c, w_hh, b_hh, w_hr):
