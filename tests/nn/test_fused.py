@@ -235,3 +235,48 @@ def test_compile_traces_the_composites():
     x = ember.tensor(RNG.standard_normal((3, 4)).astype(np.float32))
     c = ember.compile(f)
     np.testing.assert_allclose(c(x).numpy(), f(x).numpy(), 1e-5, 1e-6)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_layer_matches_composite_and_finite_differences(reverse):
+    from ember.nn.modules.rnn import _fused_lstm_layer
+    L, N, H = 4, 2, 3
+    shapes = [(L, N, 4 * H), (N, H), (N, H), (4 * H, H), (4 * H,)]
+    arrays, xs = _inputs(shapes, "float64")
+    seeds = [RNG.standard_normal(s) for s in ((L, N, H), (N, H), (N, H))]
+
+    def loss(outs):
+        return sum((o * ember.tensor(s)).sum() for o, s in zip(outs, seeds))
+    outs = _fused_lstm_layer(*xs, reverse=reverse)
+    grads = ember.autograd.grad(loss(outs), xs)
+    with composite():
+        ys = [ember.tensor(a, requires_grad=True) for a in arrays]
+        ref = _fused_lstm_layer(*ys, reverse=reverse)
+        ref_grads = ember.autograd.grad(loss(ref), ys)
+    for o, r in zip(outs, ref):
+        np.testing.assert_allclose(o.detach().numpy(), r.detach().numpy(), 1e-12, 1e-13)
+    for g, r in zip(grads, ref_grads):
+        np.testing.assert_allclose(g.numpy(), r.numpy(), 1e-10, 1e-12)
+
+    def value(b):
+        with ember.no_grad():
+            return float(loss(_fused_lstm_layer(*[ember.tensor(v) for v in b],
+                                                reverse=reverse)).numpy())
+    eps = 1e-6
+    for k in (0, 1, 3):   # the sequence input, h0 and the recurrent weight
+        num = np.zeros_like(arrays[k])
+        for idx in np.ndindex(arrays[k].shape):
+            b = [x.copy() for x in arrays]
+            b[k][idx] += eps
+            up = value(b)
+            b[k][idx] -= 2 * eps
+            num[idx] = (up - value(b)) / (2 * eps)
+        np.testing.assert_allclose(grads[k].numpy(), num, rtol=1e-6, atol=1e-8)
+
+
+def test_lstm_output_changed_in_place_is_caught():
+    lstm = ember.nn.LSTM(3, 4)
+    out, _ = lstm(ember.tensor(RNG.standard_normal((5, 2, 3)).astype(np.float32)))
+    out.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()

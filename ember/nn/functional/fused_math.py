@@ -220,3 +220,90 @@ def lstm_cell_backward(saved, grads, needs, gx, h, c, w_hh, b_hh):
             dc * f if needs[2] else None,
             dg.T @ h if needs[3] else None,
             dg.sum(0) if b_hh is not None and needs[4] else None)
+
+
+# --- a whole LSTM layer over a sequence: (gx [L, N, 4H], h0, c0, w_hh, b_hh) -> (out, h_n, c_n) -
+def _gate_scale(H, dtype):
+    """sigmoid(x) = 0.5 * tanh(x / 2) + 0.5: with the i, f, o columns of the gate pre-activations
+    halved (folded into the weights once per sequence), one tanh over all 4H columns followed by
+    one scale and one shift gives all four gates."""
+    half = np.full(4 * H, 0.5, dtype)
+    half[2 * H:3 * H] = 1.0
+    shift = np.full(4 * H, 0.5, dtype)
+    shift[2 * H:3 * H] = 0.0
+    return half, shift
+
+
+def lstm_layer_forward(gx, h0, c0, w_hh, b_hh, reverse):
+    """One direction of one layer, every time step in NumPy: a single autograd node for the
+    whole sequence (what cuDNN's fused RNN is to PyTorch), back-propagated through time by
+    lstm_layer_backward.  ~9 NumPy calls per time step."""
+    L, N = gx.shape[0], gx.shape[1]
+    H = h0.shape[-1]
+    half, shift = _gate_scale(H, gx.dtype)
+    pre = gx + b_hh if b_hh is not None else gx.copy()
+    pre *= half
+    w_t = (w_hh * half[:, None]).T
+    out = np.empty((L, N, H), gx.dtype)
+    cs = np.empty((L + 1, N, H), gx.dtype)       # cs[k]: the cell state entering the k-th step
+    gates = np.empty((L, N, 4 * H), gx.dtype)    # i, f, tanh(g), o after their nonlinearities
+    tcs = np.empty((L, N, H), gx.dtype)
+    cs[0] = c0
+    h = h0
+    order = range(L - 1, -1, -1) if reverse else range(L)
+    for k, t in enumerate(order):
+        g = gates[t]
+        np.matmul(h, w_t, out=g)
+        g += pre[t]
+        np.tanh(g, out=g)
+        g *= half
+        g += shift
+        c = cs[k + 1]
+        np.multiply(g[:, H:2 * H], cs[k], out=c)
+        c += g[:, :H] * g[:, 2 * H:3 * H]
+        np.tanh(c, out=tcs[t])
+        h = out[t]
+        np.multiply(g[:, 3 * H:], tcs[t], out=h)
+    return (out, h.copy(), cs[L].copy()), (gates, tcs, cs, out)
+
+
+def lstm_layer_backward(saved, grads, needs, gx, h0, c0, w_hh, b_hh, reverse):
+    gates, tcs, cs, out = saved
+    g_out, g_hn, g_cn = grads
+    L, N, H = g_out.shape
+    order = range(L - 1, -1, -1) if reverse else range(L)
+    # cs in time order: the cell state entering step t
+    c_prev = cs[:L][::-1] if reverse else cs[:L]
+    i, f, gg, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
+    # every factor that does not depend on the incoming gradient, for all steps at once:
+    # d gate pre-activation = dc * A (i, f, g columns) or dh * B (o column)
+    A = np.empty((L, N, 3, H), gx.dtype)
+    np.multiply(gg, i * (1.0 - i), out=A[:, :, 0])
+    np.multiply(c_prev, f * (1.0 - f), out=A[:, :, 1])
+    np.multiply(i, 1.0 - gg * gg, out=A[:, :, 2])
+    B = tcs * o * (1.0 - o)
+    dtc = o * (1.0 - tcs * tcs)
+    dgx = np.empty(gates.shape, gx.dtype)
+    dg4 = dgx.reshape(L, N, 4, H)
+    dh, dc = g_hn.copy(), g_cn.copy()
+    for t in reversed(order):
+        dh += g_out[t]
+        dc += dh * dtc[t]
+        np.multiply(dc[:, None, :], A[t], out=dg4[t, :, :3])
+        np.multiply(dh, B[t], out=dg4[t, :, 3])
+        dh = dgx[t] @ w_hh
+        dc *= f[t]
+    flat = dgx.reshape(-1, 4 * H)
+    gw = None
+    if needs[3]:   # the sum over steps of dg[t]^T @ (the hidden state entering step t)
+        h_prev = np.empty((L, N, H), gx.dtype)
+        if reverse:
+            h_prev[:L - 1], h_prev[L - 1] = out[1:], h0
+        else:
+            h_prev[1:], h_prev[0] = out[:L - 1], h0
+        gw = flat.T @ h_prev.reshape(-1, H)
+    return (dgx if needs[0] else None,
+            dh if needs[1] else None,
+            dc if needs[2] else None,
+            gw,
+            flat.sum(0) if b_hh is not None and needs[4] else None)

@@ -60,6 +60,19 @@ _fused_lstm_cell = Fused("LstmCell", M.lstm_cell_forward, M.lstm_cell_backward, 
                          n_outputs=2)
 
 
+def _lstm_layer(gx, h, c, w_hh, b_hh, reverse):
+    seq = [None] * gx.shape[0]
+    for t in (range(gx.shape[0] - 1, -1, -1) if reverse else range(gx.shape[0])):
+        h, c = _lstm_cell(gx[t], h, c, w_hh, b_hh)
+        seq[t] = h
+    return F.stack(seq), h, c
+
+
+# a whole layer (one direction) as one node: back-propagation through time in NumPy
+_fused_lstm_layer = Fused("LstmLayer", M.lstm_layer_forward, M.lstm_layer_backward, _lstm_layer,
+                          n_outputs=3, saves_output=True)
+
+
 def _lstm_step(gx, h, c, w_hh, b_hh, w_hr):
     if w_hr is not None:
         h, c = _lstm_cell(gx, h, c, w_hh, b_hh)
@@ -215,11 +228,15 @@ class RNNBase(Module):
                     gx = gx + b_ih
                 h = h0[layer * dirs + d]
                 c = c0[layer * dirs + d] if c0 is not None else None
-                seq = [None] * L
-                for t in (range(L - 1, -1, -1) if d == 1 else range(L)):
-                    h, c = step(gx[t], h, c, w_hh, b_hh, w_hr)
-                    seq[t] = h
-                outs.append(F.stack(seq))
+                if self.mode == "LSTM" and w_hr is None:
+                    out, h, c = _fused_lstm_layer(gx, h, c, w_hh, b_hh, reverse=d == 1)
+                    outs.append(out)
+                else:
+                    seq = [None] * L
+                    for t in (range(L - 1, -1, -1) if d == 1 else range(L)):
+                        h, c = step(gx[t], h, c, w_hh, b_hh, w_hr)
+                        seq[t] = h
+                    outs.append(F.stack(seq))
                 h_n.append(h)
                 if c is not None:
                     c_n.append(c)
