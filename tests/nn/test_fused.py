@@ -46,6 +46,9 @@ CASES = {
                             [(3, 4, 5), (4, 5), (4, 5)]),
     "layer_norm_plain": (lambda Fn, x: Fn.layer_norm(x, (6,)), [(2, 6)]),
     "gelu": (lambda Fn, x: Fn.gelu(x), [(4, 9)]),
+    "linear_3d": (lambda Fn, x, w, b: Fn.linear(x, w, b), [(2, 3, 4), (5, 4), (5,)]),
+    "linear_no_bias": (lambda Fn, x, w: Fn.linear(x, w), [(3, 4), (5, 4)]),
+    "linear_1d_input": (lambda Fn, x, w, b: Fn.linear(x, w, b), [(4,), (5, 4), (5,)]),
     "gelu_tanh": (lambda Fn, x: Fn.gelu(x, approximate="tanh"), [(4, 9)]),
 }
 CE_TARGET = _target(6, 5)
@@ -115,7 +118,7 @@ def test_float64_gradient_matches_finite_differences(name):
 
 
 @pytest.mark.parametrize("name", ["softmax_last", "log_softmax_dim0", "layer_norm_affine",
-                                  "gelu", "gelu_tanh", "cross_entropy_mean"])
+                                  "gelu", "gelu_tanh", "cross_entropy_mean", "linear_3d"])
 def test_second_order_gradients_are_the_composites(name):
     fn, shapes = CASES[name]
     arrays, _ = _inputs(shapes, "float64")

@@ -116,6 +116,22 @@ def layer_norm_backward(saved, grads, needs, x, weight, bias, dims, eps):
     return gx, gw, gb
 
 
+# --- linear: x [..., in] @ W[out, in]^T + b[out] ----------------------------------------------
+def linear_forward(x, w, b):
+    x2 = x.reshape(-1, x.shape[-1])
+    out = x2 @ w.T
+    if b is not None:
+        out += b
+    return (out.reshape(x.shape[:-1] + (w.shape[0],)),), None
+
+
+def linear_backward(saved, grads, needs, x, w, b):
+    g2 = grads[0].reshape(-1, w.shape[0])
+    return ((g2 @ w).reshape(x.shape) if needs[0] else None,
+            g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None,
+            g2.sum(0) if b is not None and needs[2] else None)
+
+
 # --- gelu ---------------------------------------------------------------------------------------
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _SQRT_2_PI = math.sqrt(2.0 / math.pi)
