@@ -2,13 +2,14 @@
 d_model 64, 2 heads, sequence 32, batch 8, vocabulary 65, AdamW).  Targets: ember eager <= 2.0x
 PyTorch eager, ember.compile <= 1.0x.
 
-    python -m benchmarks.bench_gpt [--no-compile] [--no-torch-compile] [--busy]
+    python -m benchmarks.bench_gpt [--threads N] [--no-compile] [--no-torch-compile] [--busy]
 """
 from __future__ import annotations
 
-import numpy as np
+from benchmarks.small_models import gpt, run  # (first: --threads pins before NumPy loads)
 
-from benchmarks.small_models import gpt, run
+import numpy as np  # noqa: E402
+
 
 VOCAB, D, HEADS, LAYERS, SEQ, BATCH = 65, 64, 2, 2, 32, 8
 

@@ -3,13 +3,14 @@
 PyTorch's word_language_model example).  Targets: ember eager <= 2.0x PyTorch eager,
 ember.compile <= 1.0x.
 
-    python -m benchmarks.bench_lstm [--no-compile] [--no-torch-compile] [--busy]
+    python -m benchmarks.bench_lstm [--threads N] [--no-compile] [--no-torch-compile] [--busy]
 """
 from __future__ import annotations
 
-import numpy as np
+from benchmarks.small_models import lstm_lm, run  # (first: --threads pins before NumPy loads)
 
-from benchmarks.small_models import lstm_lm, run
+import numpy as np  # noqa: E402
+
 
 VOCAB, EMB, HIDDEN, LAYERS, SEQ, BATCH = 50, 32, 32, 2, 20, 20
 

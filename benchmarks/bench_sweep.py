@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 import sys
 
-import numpy as np
+from benchmarks.harness import compare, machine, print_table, try_torch  # (first: --threads pins before NumPy loads)
 
-from benchmarks.harness import compare, machine, print_table, try_torch
+import numpy as np  # noqa: E402
+
 
 N = 4 * 1024 * 1024
 ROWS = (2048, 2048)      # row ops and dim reductions: 2048 rows of 2048 (4M elements)

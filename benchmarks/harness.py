@@ -109,7 +109,7 @@ def print_table(title, rows):
 def try_torch():
     try:
         import torch
-        torch.set_num_threads(__import__("os").cpu_count() or 1)
+        torch.set_num_threads(THREADS or __import__("os").cpu_count() or 1)
         return torch
     except ImportError:
         return None
@@ -122,8 +122,17 @@ def pin_threads(argv):
     import os
     threads = int(argv[argv.index("--threads") + 1]) if "--threads" in argv else None
     if threads:
-        os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(threads)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "EMBER_NUM_THREADS",
+                    "NUMBA_NUM_THREADS"):
+            os.environ[var] = str(threads)
     return threads
+
+
+# every benchmark importing the harness (before NumPy) accepts --threads N; the value pins
+# BLAS, OpenMP, ember's pool and PyTorch (try_torch) alike
+import sys as _sys  # noqa: E402
+THREADS = pin_threads(_sys.argv) if "--threads" in _sys.argv and \
+    _sys.argv[_sys.argv.index("--threads") + 1].isdigit() else None
 
 
 def interleaved(name, ember_fn, torch_fn, target, steps=30, warmup=3):

@@ -12,9 +12,10 @@ import math
 import sys
 import time
 
-import numpy as np
+from benchmarks.harness import interleaved, print_table, try_torch  # (first: --threads pins before NumPy loads)
 
-from benchmarks.harness import interleaved, print_table, try_torch
+import numpy as np  # noqa: E402
+
 
 
 def gpt(lib, vocab, d_model, heads, layers, seq):
