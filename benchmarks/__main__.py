@@ -3,6 +3,7 @@
     python -m benchmarks                      # all of them
     python -m benchmarks eager nn_mlp         # only bench_eager and bench_nn_mlp
     python -m benchmarks --skip compile       # all but bench_compile
+    python -m benchmarks --busy sweep         # under load: one spinning process per core
 
 Each module runs in its own interpreter (`python -m benchmarks.bench_<name>`): several pin thread
 counts before NumPy is imported, and one module's threads or caches must not colour the next.  The
@@ -16,6 +17,8 @@ import pathlib
 import subprocess
 import sys
 import time
+
+from benchmarks import busy
 
 
 def modules():
@@ -38,12 +41,16 @@ def main(argv=None):
     for arg in it:
         if arg == "--skip":
             skip.add(next(it, ""))
+        elif arg == "--busy":
+            continue   # handled below: the spinners run for the whole run, one set for all
         else:
             chosen.append(arg[len("bench_"):] if arg.startswith("bench_") else arg)
     available = modules()
     unknown = [c for c in chosen if c not in available]
     if unknown:
         sys.exit(f"unknown benchmark(s) {unknown}; available: {available}")
+    if busy.from_argv(argv):
+        print(f"--busy: {busy.active()} spinning processes for the whole run", flush=True)
     failed = []
     for name in chosen or available:
         if name in skip:

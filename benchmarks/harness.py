@@ -3,6 +3,10 @@
 Each workload is a pair of zero-argument callables (already set up).  Both are timed the same way
 (warm-up, then the median of several repeats of a loop sized to take ~50 ms), interleaved so that
 machine noise hits both alike, and reported as a ratio ember / torch (< 1 means ember is faster).
+
+Every benchmark that imports this module accepts ``--busy``: one extra CPU-spinning process per
+core runs for the benchmark's lifetime (``benchmarks/busy.py``), so its ratios under load can be
+compared with quiet ones.  Tables then say "busy" next to the machine.
 """
 from __future__ import annotations
 
@@ -11,6 +15,10 @@ import platform
 import statistics
 import time
 from dataclasses import dataclass
+
+from benchmarks import busy
+
+busy.from_argv()   # --busy: the spinners start before any timing (and before NumPy's threads)
 
 
 @dataclass
@@ -81,8 +89,10 @@ def _fmt_time(s):
 
 def machine():
     import os
+    load = "load average %.2f %.2f %.2f" % os.getloadavg()
+    spin = f", --busy: {busy.active()} spinning processes" if busy.active() else ""
     return f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} " \
-           f"{platform.python_version()}"
+           f"{platform.python_version()}, {load}{spin}"
 
 
 def print_table(title, rows):
@@ -99,7 +109,7 @@ def print_table(title, rows):
 def try_torch():
     try:
         import torch
-        torch.set_num_threads(__import__("os").cpu_count() or 1)
+        torch.set_num_threads(THREADS or __import__("os").cpu_count() or 1)
         return torch
     except ImportError:
         return None
@@ -112,8 +122,17 @@ def pin_threads(argv):
     import os
     threads = int(argv[argv.index("--threads") + 1]) if "--threads" in argv else None
     if threads:
-        os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(threads)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "EMBER_NUM_THREADS",
+                    "NUMBA_NUM_THREADS"):
+            os.environ[var] = str(threads)
     return threads
+
+
+# every benchmark importing the harness (before NumPy) accepts --threads N; the value pins
+# BLAS, OpenMP, ember's pool and PyTorch (try_torch) alike
+import sys as _sys  # noqa: E402
+THREADS = pin_threads(_sys.argv) if "--threads" in _sys.argv and \
+    _sys.argv[_sys.argv.index("--threads") + 1].isdigit() else None
 
 
 def interleaved(name, ember_fn, torch_fn, target, steps=30, warmup=3):

@@ -1,5 +1,7 @@
 """Activation functions and softmax family, written on the Tensor API (they trace into primitives
-and need no gradient rules of their own)."""
+and need no gradient rules of their own).  softmax, log_softmax and gelu also have an eager fast
+path (one NumPy forward, one recorded node with a NumPy backward: ``frontend/fused.py``); the
+composites below remain their definition."""
 from __future__ import annotations
 
 import math
@@ -7,8 +9,10 @@ import warnings
 
 from ... import dtypes as dt
 from ...frontend import functional as F
+from ...frontend.fused import Fused
 from ...frontend.inplace import write
-from ...frontend.tensor import Tensor
+from . import fused_math as M
+from ...frontend.tensor import Tensor, _dim
 from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_",
@@ -92,14 +96,21 @@ def celu_(input, alpha=1.0):
     return celu(input, alpha, inplace=True)
 
 
-def gelu(input, approximate="none"):
-    _check(input, "gelu")
+def _gelu(input, approximate):
     if approximate == "none":
         return input * 0.5 * (1.0 + F.erf(input * (1.0 / math.sqrt(2.0))))
-    if approximate == "tanh":
-        inner = (input + 0.044715 * input * input * input) * math.sqrt(2.0 / math.pi)
-        return 0.5 * input * (1.0 + F.tanh(inner))
-    raise RuntimeError(f"approximate argument must be either none or tanh.")
+    inner = (input + 0.044715 * input * input * input) * math.sqrt(2.0 / math.pi)
+    return 0.5 * input * (1.0 + F.tanh(inner))
+
+
+_fused_gelu = Fused("Gelu", M.gelu_forward, M.gelu_backward, _gelu)
+
+
+def gelu(input, approximate="none"):
+    _check(input, "gelu")
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh.")
+    return _fused_gelu(input, approximate=approximate)
 
 
 def silu(input, inplace=False):
@@ -240,22 +251,40 @@ def _prepare(input, dim, dtype, name):
 from ...frontend.math_extra import shifted as _shifted  # noqa: E402  (one definition)
 
 
+def _softmax(x, dim):
+    e = F.exp(_shifted(x, dim))
+    return e / F.sum(e, dim, keepdim=True) if x.ndim else e / e
+
+
+def _log_softmax(x, dim):
+    z = _shifted(x, dim)
+    if x.ndim == 0:
+        return z - z  # log(1): a constant 0 (gradient 0), NaN for a NaN/inf input, as torch
+    return z - F.log(F.sum(F.exp(z), dim, keepdim=True))
+
+
+_fused_softmax = Fused("Softmax", M.softmax_forward, M.softmax_backward, _softmax,
+                       saves_output=True)
+_fused_log_softmax = Fused("LogSoftmax", M.log_softmax_forward, M.log_softmax_backward,
+                           _log_softmax, saves_output=True)
+
+
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     if _AMP.on and "softmax" in _AMP.ops:
         return _AMP.call("softmax", softmax, input, dim, _stacklevel, dtype)
     x, dim = _prepare(input, dim, dtype, "softmax")
-    e = F.exp(_shifted(x, dim))
-    return e / F.sum(e, dim, keepdim=True) if x.ndim else e / e
+    if x.ndim == 0:
+        return _softmax(x, dim)
+    return _fused_softmax(x, dim=_dim(dim, x.ndim))
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if _AMP.on and "log_softmax" in _AMP.ops:
         return _AMP.call("log_softmax", log_softmax, input, dim, _stacklevel, dtype)
     x, dim = _prepare(input, dim, dtype, "log_softmax")
-    z = _shifted(x, dim)
     if x.ndim == 0:
-        return z - z  # log(1): a constant 0 (gradient 0), NaN for a NaN/inf input, as torch
-    return z - F.log(F.sum(F.exp(z), dim, keepdim=True))
+        return _log_softmax(x, dim)
+    return _fused_log_softmax(x, dim=_dim(dim, x.ndim))
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):

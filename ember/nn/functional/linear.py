@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from ...frontend import functional as F
+from ...frontend.fused import Fused
 from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
+from . import fused_math as M
 
 __all__ = ["linear", "bilinear"]
 
@@ -22,8 +24,18 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({input.numel() // max(input.shape[-1], 1) if input.ndim > 1 else rows}"
                            f"x{input.shape[-1]} and {w.shape[0]}x{w.shape[-1] if w.ndim > 1 else 1})")
-    out = F.matmul(input, w)
+    if weight.ndim == 2 and (bias is None or bias.ndim == 1):
+        return _fused_linear(input, weight, bias)
+    return _linear(input, weight, bias)
+
+
+def _linear(input, weight, bias):
+    out = F.matmul(input, weight.t() if weight.ndim == 2 else weight)
     return out + bias if bias is not None else out
+
+
+# eager fast path: one node (x @ W^T + b) instead of transpose, reshapes, matmul, bias expand, add
+_fused_linear = Fused("Addmm", M.linear_forward, M.linear_backward, _linear)
 
 
 def bilinear(input1, input2, weight, bias=None):

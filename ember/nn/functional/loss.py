@@ -13,9 +13,11 @@ import warnings
 from ... import dtypes as dt
 from ...frontend import functional as F
 from ...frontend.dispatch import STATE
+from ...frontend.fused import Fused
 from ...frontend.tensor import Tensor
 from .activation import log_softmax, logsigmoid
 from .distance import pairwise_distance
+from . import fused_math as M
 from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
 __all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -215,6 +217,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[class_dim]
+    if (weight is None and label_smoothing == 0.0 and input.ndim == 2 and target.ndim == 1
+            and target.dtype.category == dt.INT and input.shape[0] == target.shape[0]):
+        # the common case (logits [N, C], class indices): one node, see frontend/fused.py
+        _check_target_bounds(target, n_classes, ignore_index)
+        return _fused_cross_entropy(input, target=target, ignore_index=ignore_index,
+                                    reduction=reduction)
     logp = log_softmax(input, class_dim)
     if tuple(input.shape) == tuple(target.shape):
         # class probabilities
@@ -262,6 +270,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     else:
         ret = smooth
     return nll * (1 - label_smoothing) + ret * (label_smoothing / n_classes)
+
+
+def _cross_entropy(input, target, ignore_index, reduction):
+    return nll_loss(log_softmax(input, 1), target, None, None, ignore_index, None, reduction)
+
+
+_fused_cross_entropy = Fused("CrossEntropyLoss", M.cross_entropy_forward,
+                             M.cross_entropy_backward, _cross_entropy)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,

@@ -8,9 +8,11 @@ from __future__ import annotations
 from ... import dtypes as dt
 from ...frontend import functional as F
 from ...frontend.autograd import no_grad
+from ...frontend.fused import Fused
 from ...frontend.inplace import write
 from ...shapes import prod
 from ...frontend.autocast import AMP as _AMP  # autocast hook: one attribute read when off
+from . import fused_math as M
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm",
            "local_response_norm"]
@@ -121,6 +123,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got "
                                f"{name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(normalized_shape)}")
+    return _fused_layer_norm(input, weight, bias, dims=dims, eps=eps)
+
+
+def _layer_norm(input, weight, bias, dims, eps):
     mean, d, var = _moments(input, dims)
     y = d * F.rsqrt(var + eps)
     if weight is not None:
@@ -128,6 +134,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     if bias is not None:
         y = y + bias
     return y
+
+
+# layer_norm's eager fast path: torch's name for the node is NativeLayerNormBackward0
+_fused_layer_norm = Fused("NativeLayerNorm", M.layer_norm_forward, M.layer_norm_backward,
+                          _layer_norm)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
