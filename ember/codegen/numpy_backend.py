@@ -27,45 +27,16 @@ import numpy as np
 from .. import dtypes as dt
 from ..shapes import is_sym   # sympy itself only for symbolic programs
 from ..ops.registry import REGISTRY
+from ..ops.scalar import rule_expr
+from .scalar_render import NUMPY_PRELUDE, numpy_expr
 
 _LOW = (np.dtype(np.float16), dt.bfloat16.np)
 # a variant's native kernels are compiled on this call of it: never on a compile's first call,
 # nor for one-shot variants (codegen/native.py)
 NATIVE_AFTER_CALLS = 2
 
-# prims spelled as one NumPy ufunc for float dtypes (out= capable)
-_FLOAT_UFUNC = {
-    "neg": "np.negative", "exp": "np.exp", "log": "np.log", "log1p": "np.log1p",
-    "expm1": "np.expm1", "sqrt": "np.sqrt", "sin": "np.sin", "cos": "np.cos", "tanh": "np.tanh",
-    "reciprocal": "np.reciprocal", "abs": "np.abs", "sign": "np.sign", "floor": "np.floor",
-    "ceil": "np.ceil", "trunc": "np.trunc", "add": "np.add", "sub": "np.subtract",
-    "mul": "np.multiply", "div": "np.true_divide", "maximum": "np.maximum",
-    "minimum": "np.minimum", "atan2": "np.arctan2", "pow": "np.power",
-}
-# prims that are ufuncs for every dtype (the registry's own rule is the ufunc)
-_ANY_UFUNC = {"add": "np.add", "sub": "np.subtract", "mul": "np.multiply", "neg": "np.negative",
-              "maximum": "np.maximum", "minimum": "np.minimum", "abs": "np.abs",
-              "eq": "np.equal", "ne": "np.not_equal", "lt": "np.less", "le": "np.less_equal",
-              "gt": "np.greater", "ge": "np.greater_equal", "logical_and": "np.logical_and",
-              "logical_or": "np.logical_or", "logical_xor": "np.logical_xor",
-              "logical_not": "np.logical_not", "bitwise_and": "np.bitwise_and",
-              "bitwise_or": "np.bitwise_or", "bitwise_xor": "np.bitwise_xor",
-              "bitwise_not": "np.invert", "isnan": "np.isnan"}
 _REDUCE = {"sum": "np.add.reduce", "amax": "np.maximum.reduce", "amin": "np.minimum.reduce",
            "prod": "np.multiply.reduce"}
-
-
-# registry rules that wrap exactly the ufunc named in _FLOAT_UFUNC (an errstate guard only)
-_WRAPPED = frozenset({"log", "log1p", "sqrt", "reciprocal", "div", "pow"})
-
-
-def _same_rule(rule, prim):
-    """The registry's NumPy rule for `prim` is the ufunc the table names (or a known wrapper of it),
-    so calling that ufunc with out= computes the same numbers."""
-    if isinstance(rule, np.ufunc):
-        return f"np.{rule.__name__}" == _FLOAT_UFUNC[prim] or \
-            getattr(np, rule.__name__, None) is eval(_FLOAT_UFUNC[prim], {"np": np})
-    return prim in _WRAPPED
 
 
 def _takes_out(rule):
@@ -196,24 +167,9 @@ class _Emitter:
             L(f"{name} = {self._view_expr(n, self.names[ins[0]])}")
             return
         out = self.out_kw(v)
-        floaty = dtype.is_floating_point and ins and all(x.meta.dtype is dtype for x in ins)
-        if n.prim.family == "elementwise":
-            fn = None
-            if floaty and dtype.np not in _LOW and prim in _FLOAT_UFUNC and \
-                    _same_rule(n.prim.numpy, prim):
-                fn = _FLOAT_UFUNC[prim]
-            elif prim in _ANY_UFUNC and isinstance(n.prim.numpy, np.ufunc):
-                fn = _ANY_UFUNC[prim]
-            elif prim == "relu" and floaty:
-                L(f"{name} = np.maximum({self.names[ins[0]]}, 0.0{out})")
-                return
-            if fn is not None:
-                # a scalar operand may be a literal when the shape comes from elsewhere
-                full_shape = [x for x in ins if x not in self.scalar and x not in self.bcast_src]
-                allow = floaty and (out != "" or bool(full_shape))
-                args = ", ".join(self.operand(x, allow) for x in ins)
-                L(f"{name} = {fn}({args}{out})")
-                return
+        if n.prim.family == "elementwise" and n.prim.scalar is not None:
+            self.pointwise(n, name, out)
+            return
         if prim in _REDUCE and dtype.np not in _LOW and all(x.meta.dtype is dtype for x in ins) \
                 and (dtype.is_floating_point or prim in ("amax", "amin")):
             dims = self.lit(tuple(p["dims"]))
@@ -282,6 +238,29 @@ class _Emitter:
             # planned to live in an input's memory: copy it there now
             t = self.names[self.plan.inplace[v]]
             L(f"np.copyto({t}, {name}, casting='unsafe'); {name} = {t}")
+
+    def pointwise(self, n, name, out):
+        """The node's scalar rule rendered as one vectorized NumPy statement (out= at its root)."""
+        ins, v = n.inputs, n.out
+        expr = rule_expr(n.prim, [x.meta.dtype for x in ins], v.meta.dtype, n.params)
+        L = self.lines.append
+        if expr.op == "arg":        # the identity for this dtype (floor of an int): a copy
+            src = self.names[ins[expr.value]]
+            L(f"{name} = {src}.copy()" if not out else f"np.copyto({out[6:]}, {src}); "
+              f"{name} = {out[6:]}")
+            return
+        # a scalar operand may be a literal, and an expanded one its unexpanded source (NumPy
+        # broadcasts it), when the result's shape comes from elsewhere
+        full_shape = [x for x in ins if x not in self.scalar and x not in self.bcast_src]
+        allow = out != "" or bool(full_shape)
+        text, used = numpy_expr(expr, lambda k: self.operand(ins[k], allow), out)
+        if used or not out:
+            L(f"{name} = {text}")
+        elif self.plan is not None and v in self.plan.inplace:
+            t = self.names[self.plan.inplace[v]]
+            L(f"np.copyto({t}, {text}, casting='unsafe'); {name} = {t}")
+        else:
+            L(f"{name} = np.copyto({out[6:]}, {text}, casting='unsafe') or {out[6:]}")
 
     def _index_fast(self, n):
         """gather/scatter_add over static shapes the plain NumPy spelling covers exactly: gather
@@ -373,6 +352,7 @@ def generate(graph, plan=None, name=None):
            "from ember import dtypes as _dt",
            "from ember.ops.registry import REGISTRY as _R",
            "_asarray = np.asarray",
+           NUMPY_PRELUDE,
            "NAN, INF = float('nan'), float('inf')"]
     for s in dtypes_used:
         src.append(f"DT_{s} = _dt.BY_SHORT[{s!r}]")
