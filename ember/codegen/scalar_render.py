@@ -101,35 +101,9 @@ _KERNEL = {
     "and_": "({0} & {1})", "or_": "({0} | {1})", "xor": "({0} ^ {1})", "invert": "(~{0})",
     "not_": "(not {0})", "where": "({1} if {0} else {2})",
 }
-# helpers every kernel module carries (Numba inlines them)
-KERNEL_PRELUDE = '''
-@numba.njit(inline="always")
-def _maximum(a, b):
-    return a if a >= b or a != a else b
-
-
-@numba.njit(inline="always")
-def _minimum(a, b):
-    return a if a <= b or a != a else b
-
-
-@numba.njit
-def _ipow(base, e):
-    # PyTorch's integer power: a negative exponent gives 1 for 1, +-1 for -1, else 0
-    if e < 0:
-        if base == 1:
-            return base
-        if base == -1:
-            return base if e % 2 else -base
-        return base * 0
-    result = base * 0 + 1
-    while e:
-        if e & 1:
-            result = result * base
-        base = base * base
-        e >>= 1
-    return result
-'''
+# helpers every kernel module imports (ember/codegen/kernel_math.py)
+KERNEL_PRELUDE = "from ember.codegen.kernel_math import maximum as _maximum, minimum as " \
+    "_minimum, ipow as _ipow, exp32 as _exp32, erf32 as _erf32\n"
 _NB_NAME = {"bool": "np.bool_"}
 
 
@@ -156,6 +130,8 @@ def kernel_expr(expr, leaf):
         if e.op == "cast":
             return f"{nb_type(e.dtype)}({args[0]})" if e.dtype is not dt.bool_ else \
                 f"({args[0]} != 0)"
+        if e.op in ("exp", "erf") and e.dtype is dt.float32:
+            return f"_{e.op}32({args[0]})"     # vectorizable float32 versions (kernel_math.py)
         text = _KERNEL[e.op].format(*args)
         if e.dtype.is_floating_point and e.op in ("erf", "truediv", "pow", "atan2", "fmod", "abs"):
             return f"{nb_type(e.dtype)}({text})"
