@@ -349,12 +349,7 @@ class KernelSlot:
             self.load()            # compiled before on this machine: a disk-cache load, now
         else:
             with _queue_cv:
-                _queue.append(self)
-                if _worker[0] is None:
-                    _worker[0] = threading.Thread(target=_compile_worker, daemon=True,
-                                                  name="ember-kernel-compiler")
-                    _worker[0].start()
-                _queue_cv.notify()
+                _queue.append(self)     # compiled once the call returns (start_compiling)
 
     def key(self):
         return hashlib.sha256((self.source + repr((self.spec, self.parallel))).encode()
@@ -374,6 +369,23 @@ class KernelSlot:
                 pass
         except Exception as e:   # noqa: BLE001 -- no Numba, or a kernel it cannot compile
             self.error = f"{type(e).__name__}: {str(e)[:300]}"
+
+
+def waiting():
+    return bool(_queue)
+
+
+def start_compiling():
+    """Start (or wake) the background compiler if kernels wait; the generated module's caller
+    calls this after a call, so the first call itself never shares the GIL with Numba's import."""
+    with _queue_cv:
+        if not _queue:
+            return
+        if _worker[0] is None:
+            _worker[0] = threading.Thread(target=_compile_worker, daemon=True,
+                                          name="ember-kernel-compiler")
+            _worker[0].start()
+        _queue_cv.notify()
 
 
 def _compile_worker():

@@ -497,7 +497,12 @@ class CompiledModule:
     def run(self, arrays, seeds=()):
         self.calls += 1
         with np.errstate(all="ignore"):
-            return self.call(arrays, seeds, self.buffers(arrays))
+            out = self.call(arrays, seeds, self.buffers(arrays))
+        if self.kernels:
+            from . import cpu_kernels
+            if cpu_kernels.waiting():
+                cpu_kernels.start_compiling()
+        return out
 
     def planned_bytes(self):
         bufs = self._static if not self.symbols else [x for bs in self._bufs.values() for x in bs]

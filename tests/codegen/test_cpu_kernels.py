@@ -220,3 +220,30 @@ def test_generated_code_shows_the_kernel_and_its_numpy_fallback(sync):
     assert "def k0(" in code and "numba.prange" in code and "K0.run((" in code
     assert "np.exp(" in code and "else:" in code             # the NumPy statements are still there
     assert "test_cpu_kernels.py:" in code                    # provenance: the user's line per node
+
+
+class _Squares:
+    """A dataset whose items run a compiled program (with a parallel kernel) in the worker."""
+
+    def __init__(self, fn, x):
+        self.fn, self.x = fn, x
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return float(self.fn(self.x).sum().item()) + i
+
+
+@pytest.mark.skipif(__import__("sys").platform != "linux", reason="fork start method")
+def test_dataloader_workers_after_the_parent_ran_a_parallel_kernel(sync, monkeypatch):
+    # GNU OpenMP aborts a forked child entering a parallel region after its parent did: the
+    # DataLoader's forked workers must run the NumPy statements instead
+    monkeypatch.setattr(cpu_kernels, "PARALLEL_MIN", 0)
+    x = ember.tensor(np.random.default_rng(6).standard_normal((256, 256)).astype(np.float32))
+    f = ember.compile(lambda x: (x * x + 1).sqrt())
+    ref = float(f(x).sum().item())
+    assert _module(f).kernels[0].launches == 1 and _module(f).kernels[0].parallel
+    loader = ember.utils.data.DataLoader(_Squares(f, x), batch_size=2, num_workers=2)
+    got = [float(v) for batch in loader for v in batch]
+    np.testing.assert_allclose(got, [ref + i for i in range(4)], rtol=1e-5)
