@@ -10,7 +10,27 @@ import hashlib
 import os
 import tempfile
 
-CODEGEN_VERSION = "numpy-4"
+CODEGEN_VERSION = "numpy-5"
+# the files whose code decides what a generated module contains: their content is part of every
+# key, so an edited ember never loads a module an older one generated
+_CODEGEN_FILES = ("codegen/numpy_backend.py", "codegen/cpu_kernels.py", "codegen/scalar_render.py",
+                  "codegen/kernel_math.py", "ops/scalar.py", "ops/elementwise.py",
+                  "passes/fusion.py", "passes/memory_plan.py")
+_version = []
+
+
+def codegen_version():
+    if not _version:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        h = hashlib.sha256(CODEGEN_VERSION.encode())
+        for rel in _CODEGEN_FILES:
+            try:
+                with open(os.path.join(root, rel), "rb") as f:
+                    h.update(f.read())
+            except OSError:
+                pass
+        _version.append(h.hexdigest()[:16])
+    return _version[0]
 
 
 def cache_dir():
@@ -24,7 +44,7 @@ def enabled():
 
 
 def key_of(*parts):
-    h = hashlib.sha256(CODEGEN_VERSION.encode())
+    h = hashlib.sha256(codegen_version().encode())
     for p in parts:
         h.update(b"\0")
         h.update(p.encode() if isinstance(p, str) else p)

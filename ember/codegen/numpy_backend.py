@@ -19,53 +19,19 @@ The module text is self-contained (no graph needed to run it): it is what
 from __future__ import annotations
 
 import math
-import re
-import time
 
 import numpy as np
 
 from .. import dtypes as dt
 from ..shapes import is_sym   # sympy itself only for symbolic programs
 from ..ops.registry import REGISTRY
+from ..ops.scalar import rule_expr
+from .scalar_render import NUMPY_PRELUDE, numpy_expr
 
 _LOW = (np.dtype(np.float16), dt.bfloat16.np)
-# a variant's native kernels are compiled on this call of it: never on a compile's first call,
-# nor for one-shot variants (codegen/native.py)
-NATIVE_AFTER_CALLS = 2
 
-# prims spelled as one NumPy ufunc for float dtypes (out= capable)
-_FLOAT_UFUNC = {
-    "neg": "np.negative", "exp": "np.exp", "log": "np.log", "log1p": "np.log1p",
-    "expm1": "np.expm1", "sqrt": "np.sqrt", "sin": "np.sin", "cos": "np.cos", "tanh": "np.tanh",
-    "reciprocal": "np.reciprocal", "abs": "np.abs", "sign": "np.sign", "floor": "np.floor",
-    "ceil": "np.ceil", "trunc": "np.trunc", "add": "np.add", "sub": "np.subtract",
-    "mul": "np.multiply", "div": "np.true_divide", "maximum": "np.maximum",
-    "minimum": "np.minimum", "atan2": "np.arctan2", "pow": "np.power",
-}
-# prims that are ufuncs for every dtype (the registry's own rule is the ufunc)
-_ANY_UFUNC = {"add": "np.add", "sub": "np.subtract", "mul": "np.multiply", "neg": "np.negative",
-              "maximum": "np.maximum", "minimum": "np.minimum", "abs": "np.abs",
-              "eq": "np.equal", "ne": "np.not_equal", "lt": "np.less", "le": "np.less_equal",
-              "gt": "np.greater", "ge": "np.greater_equal", "logical_and": "np.logical_and",
-              "logical_or": "np.logical_or", "logical_xor": "np.logical_xor",
-              "logical_not": "np.logical_not", "bitwise_and": "np.bitwise_and",
-              "bitwise_or": "np.bitwise_or", "bitwise_xor": "np.bitwise_xor",
-              "bitwise_not": "np.invert", "isnan": "np.isnan"}
 _REDUCE = {"sum": "np.add.reduce", "amax": "np.maximum.reduce", "amin": "np.minimum.reduce",
            "prod": "np.multiply.reduce"}
-
-
-# registry rules that wrap exactly the ufunc named in _FLOAT_UFUNC (an errstate guard only)
-_WRAPPED = frozenset({"log", "log1p", "sqrt", "reciprocal", "div", "pow"})
-
-
-def _same_rule(rule, prim):
-    """The registry's NumPy rule for `prim` is the ufunc the table names (or a known wrapper of it),
-    so calling that ufunc with out= computes the same numbers."""
-    if isinstance(rule, np.ufunc):
-        return f"np.{rule.__name__}" == _FLOAT_UFUNC[prim] or \
-            getattr(np, rule.__name__, None) is eval(_FLOAT_UFUNC[prim], {"np": np})
-    return prim in _WRAPPED
 
 
 def _takes_out(rule):
@@ -196,24 +162,9 @@ class _Emitter:
             L(f"{name} = {self._view_expr(n, self.names[ins[0]])}")
             return
         out = self.out_kw(v)
-        floaty = dtype.is_floating_point and ins and all(x.meta.dtype is dtype for x in ins)
-        if n.prim.family == "elementwise":
-            fn = None
-            if floaty and dtype.np not in _LOW and prim in _FLOAT_UFUNC and \
-                    _same_rule(n.prim.numpy, prim):
-                fn = _FLOAT_UFUNC[prim]
-            elif prim in _ANY_UFUNC and isinstance(n.prim.numpy, np.ufunc):
-                fn = _ANY_UFUNC[prim]
-            elif prim == "relu" and floaty:
-                L(f"{name} = np.maximum({self.names[ins[0]]}, 0.0{out})")
-                return
-            if fn is not None:
-                # a scalar operand may be a literal when the shape comes from elsewhere
-                full_shape = [x for x in ins if x not in self.scalar and x not in self.bcast_src]
-                allow = floaty and (out != "" or bool(full_shape))
-                args = ", ".join(self.operand(x, allow) for x in ins)
-                L(f"{name} = {fn}({args}{out})")
-                return
+        if n.prim.family == "elementwise" and n.prim.scalar is not None:
+            self.pointwise(n, name, out)
+            return
         if prim in _REDUCE and dtype.np not in _LOW and all(x.meta.dtype is dtype for x in ins) \
                 and (dtype.is_floating_point or prim in ("amax", "amin")):
             dims = self.lit(tuple(p["dims"]))
@@ -283,6 +234,29 @@ class _Emitter:
             t = self.names[self.plan.inplace[v]]
             L(f"np.copyto({t}, {name}, casting='unsafe'); {name} = {t}")
 
+    def pointwise(self, n, name, out):
+        """The node's scalar rule rendered as one vectorized NumPy statement (out= at its root)."""
+        ins, v = n.inputs, n.out
+        expr = rule_expr(n.prim, [x.meta.dtype for x in ins], v.meta.dtype, n.params)
+        L = self.lines.append
+        if expr.op == "arg":        # the identity for this dtype (floor of an int): a copy
+            src = self.names[ins[expr.value]]
+            L(f"{name} = {src}.copy()" if not out else f"np.copyto({out[6:]}, {src}); "
+              f"{name} = {out[6:]}")
+            return
+        # a scalar operand may be a literal, and an expanded one its unexpanded source (NumPy
+        # broadcasts it), when the result's shape comes from elsewhere
+        full_shape = [x for x in ins if x not in self.scalar and x not in self.bcast_src]
+        allow = out != "" or bool(full_shape)
+        text, used = numpy_expr(expr, lambda k: self.operand(ins[k], allow), out)
+        if used or not out:
+            L(f"{name} = {text}")
+        elif self.plan is not None and v in self.plan.inplace:
+            t = self.names[self.plan.inplace[v]]
+            L(f"np.copyto({t}, {text}, casting='unsafe'); {name} = {t}")
+        else:
+            L(f"{name} = np.copyto({out[6:]}, {text}, casting='unsafe') or {out[6:]}")
+
     def _index_fast(self, n):
         """gather/scatter_add over static shapes the plain NumPy spelling covers exactly: gather
         with an index as large as x in every other dim; scatter_add with an index 1 wide along
@@ -322,17 +296,13 @@ def generate(graph, plan=None, name=None):
     """The module source for `graph` (planned with `plan`, default ``graph.memory_plan``)."""
     own_plan = getattr(graph, "memory_plan", None)
     plan = plan if plan is not None else own_plan
+    # the kernel plan's groups that become CPU kernels (ember/codegen/cpu_kernels.py); only with
+    # the graph's own memory plan (it was made for the plan's node order)
+    fusion = getattr(graph, "fusion", None)
     groups = []
-    if plan is not None and plan is own_plan:
-        # large pointwise groups get a native kernel (ember/codegen/native.py); making each group
-        # contiguous reorders the nodes, so the memory plan is recomputed for that order
-        from . import native
-        groups = native.find_groups(graph)
-        if groups and native.reorder(graph, groups):
-            from ..passes.memory_plan import memory_plan
-            plan = memory_plan(graph).memory_plan
-        else:
-            groups = []
+    if fusion is not None and plan is not None and plan is own_plan:
+        from . import cpu_kernels
+        groups = [g for g in fusion.kernels if cpu_kernels.why_not(g) is None]
     em = _Emitter(graph, plan)
     g = graph
     arg_names = []
@@ -373,22 +343,20 @@ def generate(graph, plan=None, name=None):
            "from ember import dtypes as _dt",
            "from ember.ops.registry import REGISTRY as _R",
            "_asarray = np.asarray",
+           NUMPY_PRELUDE,
            "NAN, INF = float('nan'), float('inf')"]
     for s in dtypes_used:
         src.append(f"DT_{s} = _dt.BY_SHORT[{s!r}]")
     for op in ops:
         src.append(f"OP_{op} = _R[{op!r}].numpy")
     src.append(f"N_SEEDS = {em.n_seeds}")
-    src.append(f"NATIVE = {tuple((k.name, k.signature) for k in kernels)!r}")
+    src.append(f"KERNELS = {tuple(k.name for k in kernels)!r}")
     src.append(f"SYMBOLS = {symbols!r}")
     src += em.head
+    if kernels:
+        src.append("from ember.codegen.cpu_kernels import KernelSlot as _Slot")
     for k in kernels:
-        src.append("")
-        src.append(f"# kernel {k.name}: {len(k.group)} pointwise nodes over "
-                   f"{list(k.group[0].out.meta.shape)} in one loop; compiled by Numba on the "
-                   f"variant's second call (K{k.index}), the NumPy statements run until then")
-        src.append(f"K{k.index} = None")
-        src.append(k.source.rstrip("\n"))
+        src += _kernel_block(k)
     src.append("")
     src.append(f"def make_buffers({sym_args}):")
     src.append(f"    return [{', '.join(bufs)}]")
@@ -399,74 +367,60 @@ def generate(graph, plan=None, name=None):
 
 
 def _emit_nodes(em, g, plan, groups):
-    """Emit every node; a native group becomes ``if K<n> is not None: <kernel call> else: <its
-    NumPy statements>``.  Returns the groups' native.Kernel objects."""
-    from . import native
+    """Emit every node; a plan group that is a CPU kernel becomes ``if K.ok and K.run(args):
+    <bind its outputs> else: <its NumPy statements>``.  Returns the groups' cpu_kernels.Kernel."""
+    from . import cpu_kernels
     if not groups:
         for i, n in enumerate(g.nodes):
             em.emit(n, i)
         return []
-    input_pos = {v: k for k, v in enumerate(g.inputs)}
-    key = {v: ("a", k) for v, k in input_pos.items()}   # value -> the array it lives in
-
-    def target(v):
-        t = plan.inplace.get(v)
-        if t is not None:
-            return em.names[t]
-        b = plan.assign.get(v)
-        return f"B[{b}]" if b is not None else em.names[v]
-
-    def storage(v):
-        if v in key:
-            return key[v]
-        return ("v", id(v))
-
-    first = {grp[0]: k for k, grp in enumerate(groups)}
-    last = {grp[-1]: k for k, grp in enumerate(groups)}
+    first = {grp.nodes[0]: grp for grp in groups}
+    last = {grp.nodes[-1]: grp for grp in groups}
     kernels = []
     start = 0
     for i, n in enumerate(g.nodes):
         if n in first:
             start = len(em.lines)
         em.emit(n, i)
-        # which array the statement wrote (so a kernel reading it and writing the same array
-        # passes it once: see native.py on vectorization)
-        out = em.out_kw(n.out)
-        if out and em.lines and em.lines[-1].startswith(f"{em.names[n.out]} = ") and \
-                em.lines[-1].endswith(out[2:] + ")"):
-            t = plan.inplace.get(n.out)
-            key[n.out] = ("a", input_pos[t]) if t is not None else ("B", plan.assign[n.out])
-        if n not in last:
+        grp = last.get(n)
+        if grp is None:
             continue
-        k = last[n]
-        grp = groups[k]
         numpy_lines = em.lines[start:]
         del em.lines[start:]
-        outs = native.group_outputs(g, grp)
-        for v in outs:
+        fresh = {}
+
+        def target(v, grp=grp, fresh=fresh):
             t = plan.inplace.get(v)
-            key[v] = ("a", input_pos[t]) if t is not None else \
-                ("B", plan.assign[v]) if v in plan.assign else ("v", id(v))
-        kern = native.Kernel(k, grp, outs, em.names, em.scalar, storage, target)
+            if t is not None:
+                return em.names[t]
+            b = plan.assign.get(v)
+            if b is not None:
+                return f"B[{b}]"
+            name = fresh[v] = f"F{grp.id}_{len(fresh)}"
+            return name
+        kern = cpu_kernels.Kernel(grp, em.names, target)
         kernels.append(kern)
-        conds = [f"K{k} is not None"]
-        fresh = []
-        for v in outs:
-            t = plan.inplace.get(v)
-            if t is not None:        # the kernel writes the flat array: it must be that memory
-                conds.append(f"{em.names[t]}.flags.c_contiguous")
-            elif v not in plan.assign:
-                fresh.append(f"    {em.names[v]} = np.empty({em.lit(tuple(v.meta.shape))}, "
-                             f"dtype={_dt_name(v.meta.dtype)}.np)")
+        K = kern.name.upper()
+        args = []
+        for a in kern.args:
+            for v, name in fresh.items():
+                if a == name or a.startswith(name + "."):   # allocated where first passed
+                    a = a.replace(name, f"({name} := np.empty({em.lit(tuple(v.meta.shape))}, "
+                                        f"dtype={_dt_name(v.meta.dtype)}.np))", 1)
+            args.append(a)
         L = em.lines.append
-        L(f"# {len(grp)} nodes ({' '.join(m.prim.name for m in grp)}) in one pass: kernel "
-          f"{kern.name} once compiled")
-        L(f"if {' and '.join(dict.fromkeys(conds))}:")
-        em.lines += fresh
-        L(f"    K{k}({', '.join(kern.exprs)})")
-        binds = [(em.names[v], target(v)) for v in outs if target(v) != em.names[v]]
-        if binds:
-            L(f"    {', '.join(a for a, _ in binds)} = {', '.join(b for _, b in binds)}")
+        L(f"# plan group {grp.id}: {len(grp.nodes)} nodes "
+          f"({' '.join(m.prim.name for m in grp.nodes)}) in one kernel once compiled")
+        L(f"if {K}.ok and {K}.run(({', '.join(args)}{',' if len(args) == 1 else ''})):")
+        binds = [(em.names[v], fresh.get(v) or target(v)) for v in kern.outputs]
+        for v in grp.outputs:
+            if v.node.prim.name == "expand":
+                binds.append((em.names[v], f"np.broadcast_to({em.names[v.node.inputs[0]]}, "
+                                           f"{em.lit(tuple(v.meta.shape))})"))
+        for a, b in binds:
+            L(f"    {a} = {b}")
+        if not binds:
+            L("    pass")
         L("else:")
         em.lines += ["    " + ln for ln in numpy_lines]
     return kernels
@@ -514,11 +468,20 @@ class CompiledModule:
         self._bufs = {}
         if not self.symbols:
             self._static = self._make()
-        self.native = ns.get("NATIVE", ())     # ((kernel name, Numba signature), ...)
-        self.native_loaded = []                 # names of the kernels now running natively
-        self.native_error = None                # why a kernel stays on NumPy (no numba, ...)
-        self.native_seconds = 0.0               # time spent compiling/loading kernels
+        # the CPU kernel slots (codegen/cpu_kernels.py), in plan order
+        self.kernels = [ns[k.upper()] for k in ns.get("KERNELS", ())]
         self.calls = 0
+
+    @property
+    def native_loaded(self):
+        """Names of the kernels now running compiled."""
+        return [k.name for k in self.kernels if k.fn is not None]
+
+    @property
+    def native_error(self):
+        """Why some kernel stays on NumPy (no numba, a kernel Numba cannot compile), or None."""
+        errs = [f"kernel {k.name}: {k.error}" for k in self.kernels if k.error]
+        return "; ".join(errs) or None
 
     def buffers(self, arrays):
         if not self.symbols:
@@ -533,30 +496,24 @@ class CompiledModule:
 
     def run(self, arrays, seeds=()):
         self.calls += 1
-        if self.calls == NATIVE_AFTER_CALLS and self.native:
-            self.load_native()
         with np.errstate(all="ignore"):
-            return self.call(arrays, seeds, self.buffers(arrays))
-
-    def load_native(self):
-        """Compile (or fetch from the caches) every native kernel and switch its group to it.
-        A kernel Numba cannot build, or no Numba at all, leaves its group on NumPy."""
-        from . import native
-        if not native.enabled() or self.native_loaded:
-            return
-        t0 = time.perf_counter()
-        for k, (name, sig) in enumerate(self.native):
-            m = re.search(rf"^def {name}\(.*?(?=\n\n|\n#|\Z)", self.source, re.S | re.M)
-            try:
-                self.ns[f"K{name[1:]}"] = native.compile_kernel(name, m.group(0) + "\n", sig)
-                self.native_loaded.append(name)
-            except ImportError:
-                self.native_error = "numba is not installed: pointwise groups run as NumPy calls"
-                break
-            except Exception as e:
-                self.native_error = f"kernel {name}: {type(e).__name__}: {str(e)[:200]}"
-        self.native_seconds += time.perf_counter() - t0
+            out = self.call(arrays, seeds, self.buffers(arrays))
+        if self.kernels:
+            from . import cpu_kernels
+            if cpu_kernels.waiting():
+                cpu_kernels.start_compiling()
+        return out
 
     def planned_bytes(self):
         bufs = self._static if not self.symbols else [x for bs in self._bufs.values() for x in bs]
         return sum(b.nbytes for b in bufs)
+
+
+def _kernel_block(k):
+    """The module lines defining kernel k's slot, with its source as a readable string."""
+    g = k.group
+    quote = '"' * 3
+    text = k.source.replace(quote, "'" * 3)
+    return ["", f"# kernel {k.name}: plan group {g.id}, {g.kind} {list(g.shape)}, {g.loops()}; "
+            f"compiled by Numba in the background, the NumPy statements run until then",
+            f"{k.name.upper()} = _Slot({quote}\\\n{text}{quote}, {k.name!r}, {k.parallel!r})"]

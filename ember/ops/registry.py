@@ -14,6 +14,9 @@ Rules carried by each primitive:
   traced tensors (the autodiff pass) alike, and differentiates again for higher order.
 * ``triton``: a lowering template string (an expression with ``{0}``, ``{1}`` placeholders, a
   reduction combine name, or a kernel template name) consumed by the Triton codegen.
+* ``scalar(*xs, **params) -> Expr`` (pointwise primitives): one output element as a scalar
+  expression over the operands (``ember.ops.scalar``); the NumPy statements, the CPU kernels and the
+  Triton kernels are all rendered from it.
 """
 from __future__ import annotations
 
@@ -77,6 +80,8 @@ class Primitive:
     # the vjp takes needs=(bool per input): whether that input's gradient is wanted, so it can skip
     # work nobody reads (conv's input gradient for a network's first layer)
     vjp_needs: bool = False
+    # pointwise primitives: the scalar rule every backend renders (ember/ops/scalar.py)
+    scalar: Callable | None = None
 
     def __repr__(self):
         return f"<primitive {self.name}>"
@@ -87,13 +92,13 @@ class Primitive:
 
 def define(name, *, family, infer, numpy, vjp=None, triton=None, is_view=False,
            differentiable=True, saves_inputs=True, saves_output=False, doc="", params=(),
-           unview=None):
+           unview=None, scalar=None):
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is defined twice")
     if differentiable and vjp is None:
         raise ValueError(f"primitive {name!r} is differentiable but has no vjp rule")
     prim = Primitive(name, family, infer, numpy, vjp, triton, is_view, differentiable,
-                     saves_inputs, saves_output, doc, tuple(params), unview=unview)
+                     saves_inputs, saves_output, doc, tuple(params), unview=unview, scalar=scalar)
     REGISTRY[name] = prim
     return prim
 

@@ -104,6 +104,7 @@ def memory_plan(graph):
     hints = graph.hints
     for v in graph.outputs:
         plan.outputs_fresh.add(root[v])
+    internal, unsafe, in_reduction = _kernel_plan_facts(graph, root, live)
     targets_of = {}
     for t, v in graph.mutations.items():
         targets_of.setdefault(v, []).append(t)
@@ -121,20 +122,22 @@ def memory_plan(graph):
         releases.setdefault(last, []).append(r)
     for i, n in enumerate(graph.nodes):
         v = n.out
-        if root[v] is v and v not in plan.outputs_fresh and n.prim.name != "full":
+        if root[v] is v and v not in plan.outputs_fresh and n.prim.name != "full" and \
+                v not in internal:
             # 1. a mutated input whose old value is dead: write the new value straight into it
             ts = targets_of.get(v, ())
-            if len(ts) == 1 and _inplace_ok(ts[0], n, i, live, read_via_view, plan, graph):
+            if len(ts) == 1 and n not in in_reduction and (ts[0], n) not in unsafe and \
+                    _inplace_ok(ts[0], n, i, live, read_via_view, plan, graph):
                 plan.inplace[v] = ts[0]
             else:
                 key = (tuple(v.meta.shape), v.meta.dtype)
                 bid = None
                 # 2. an operand dying here with the same layout (elementwise only)
-                if n.prim.family in INPLACE_SAFE_FAMILIES:
+                if n.prim.family in INPLACE_SAFE_FAMILIES and n not in in_reduction:
                     for x in n.inputs:
                         if x.node is not None and root[x] is x and x in buf_of_root and \
                                 live[x][1] == i and (tuple(x.meta.shape), x.meta.dtype) == key \
-                                and not read_via_view.get((x, i)):
+                                and not read_via_view.get((x, i)) and (x, n) not in unsafe:
                             bid = buf_of_root[x]
                             break
                 # 3. a free buffer of the same shape and dtype
@@ -166,6 +169,40 @@ def memory_plan(graph):
     plan.live_peak_bytes = peak
     graph.memory_plan = plan
     return graph
+
+
+def _kernel_plan_facts(graph, root, live):
+    """What the kernel plan (graph.fusion) changes: a group's values used only inside it get no
+    buffer (a kernel keeps them in registers; the NumPy statements allocate them), and a kernel
+    that reads memory at other positions than the element it writes (a reduction's passes, a
+    broadcast or transposed operand) must not have that memory reused or overwritten while it
+    runs: such roots stay live to the group's last node.  Returns (internal values, {(root, node)
+    pairs that must not share memory}, nodes of reduction groups); extends `live` in place."""
+    plan = getattr(graph, "fusion", None)
+    internal, unsafe, in_reduction = set(), set(), set()
+    if plan is None:
+        return internal, unsafe, in_reduction
+    pos = {n: i for i, n in enumerate(graph.nodes)}
+    for g in plan.kernels:
+        if g.kind not in ("pointwise", "reduction") or any(n not in pos for n in g.nodes):
+            continue
+        outs = set(g.outputs)
+        members = set(g.nodes)
+        internal.update(n.out for n in g.nodes if n.out not in outs)
+        last = pos[g.nodes[-1]]
+        if g.kind == "reduction":
+            in_reduction |= members
+        for n in g.nodes:
+            for v in n.inputs:
+                if v.node in members:
+                    continue
+                r = root[v]
+                direct = r is v and tuple(v.meta.shape) == tuple(g.shape)
+                if g.kind == "reduction" or not direct:
+                    d, end = live[r]
+                    live[r] = (d, max(end, last))
+                    unsafe.update((r, m) for m in g.nodes)
+    return internal, unsafe, in_reduction
 
 
 def _inplace_ok(target, n, i, live, read_via_view, plan, graph):

@@ -2,13 +2,13 @@
 
 Values are held in a *compute dtype*: float16/bfloat16 compute in float32 (Triton's math functions
 want fp32) and are rounded back to their own dtype after every node, so results match NumPy's
-per-op rounding.  The registry's ``triton`` template is used where it already has NumPy's semantics;
-the overrides below fix the ones that differ (integer floor division and remainder, NaN-propagating
-maximum/minimum, sign of NaN, integer pow, conversions to bool).
+per-op rounding.  Each node is its primitive's scalar rule (ember/ops/scalar.py) rendered through the
+table of the scalar vocabulary below: no per-primitive table here.
 """
 from __future__ import annotations
 
 from ... import dtypes as dt
+from ...ops.scalar import render, rule_expr
 
 LOW_PRECISION = (dt.float16, dt.bfloat16)
 
@@ -65,62 +65,47 @@ def _round_half_even(x):
 '''
 
 
-def _is_float(d):
-    return d.is_floating_point
+# the scalar vocabulary (ember/ops/scalar.py) in Triton; operands are in their compute dtype
+_TRITON = {
+    "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "truediv": "({0} / {1})",
+    "neg": "(-{0})", "mod": "_remainder({0}, {1})", "fmod": "({0} % {1})",
+    "pow": "libdevice.pow({0}, {1})", "ipow": "_ipow({0}, {1})",
+    "atan2": "libdevice.atan2({0}, {1})", "exp": "tl.exp({0})", "log": "tl.log({0})",
+    "log1p": "libdevice.log1p({0})", "expm1": "libdevice.expm1({0})", "sqrt": "tl.sqrt({0})",
+    "sin": "tl.sin({0})", "cos": "tl.cos({0})", "tanh": "libdevice.tanh({0})",
+    "erf": "libdevice.erf({0})", "floor": "tl.floor({0})", "ceil": "tl.ceil({0})",
+    "trunc": "libdevice.trunc({0})", "rint": "_round_half_even({0})", "abs": "tl.abs({0})",
+    "eq": "({0} == {1})", "ne": "({0} != {1})", "lt": "({0} < {1})", "le": "({0} <= {1})",
+    "gt": "({0} > {1})", "ge": "({0} >= {1})", "and_": "({0} & {1})", "or_": "({0} | {1})",
+    "xor": "({0} ^ {1})", "invert": "(~{0})", "not_": "({0} == 0)",
+    "where": "tl.where({0}, {1}, {2})",
+}
+
+
+def _spell(e, args):
+    op = e.op
+    fl = e.args[0].dtype.is_floating_point if e.args else False
+    if op == "cast":
+        return f"({args[0]} != 0)" if e.dtype is dt.bool_ else \
+            f"{args[0]}.to({compute_dtype(e.dtype).triton})"
+    if op == "floordiv":
+        return f"tl.floor({args[0]} / {args[1]})" if fl else f"_floordiv_int({args[0]}, {args[1]})"
+    if op in ("maximum", "minimum"):
+        fn = "tl." + op
+        return f"{fn}({args[0]}, {args[1]}, propagate_nan=tl.PropagateNan.ALL)" if fl else \
+            f"{fn}({args[0]}, {args[1]})"
+    return _TRITON[op].format(*args)
+
+
+TRITON_VOCAB = set(_TRITON) | {"cast", "floordiv", "maximum", "minimum"}
 
 
 def lower_elementwise(node, args):
-    """The Triton expression for an elementwise node over argument expressions ``args``."""
-    name = node.prim.name
-    ind = node.inputs[0].dtype if node.inputs else None
-    fl = ind is not None and _is_float(ind)
-    a = args[0] if args else None
-    b = args[1] if len(args) > 1 else None
-    if name in ("floor", "ceil", "trunc", "round") and not fl:
-        return a
-    if name == "floor":
-        return f"tl.floor({a})"
-    if name == "ceil":
-        return f"tl.ceil({a})"
-    if name == "round":
-        return f"_round_half_even({a})"
-    if name == "sign" and ind is dt.bool_:
-        return a
-    if name == "abs" and ind is dt.bool_:
-        return a
-    if name == "relu":
-        return f"tl.where({a} > 0, {a}, 0)" if fl else f"tl.maximum({a}, 0)"
-    if name in ("maximum", "minimum"):
-        fn = "tl.maximum" if name == "maximum" else "tl.minimum"
-        if fl:
-            return f"{fn}({a}, {b}, propagate_nan=tl.PropagateNan.ALL)"
-        if ind is dt.bool_:
-            return f"({a} | {b})" if name == "maximum" else f"({a} & {b})"
-        return f"{fn}({a}, {b})"
-    if name == "floor_divide":
-        return f"tl.floor({a} / {b})" if fl else f"_floordiv_int({a}, {b})"
-    if name == "remainder":
-        return f"_remainder({a}, {b})"
-    if name == "fmod":
-        return f"({a} % {b})"
-    if name == "pow":
-        return f"libdevice.pow({a}, {b})" if fl else f"_ipow({a}, {b})"
-    if name == "neg" and ind is dt.bool_:
-        return a
-    if ind is dt.bool_ and name in ("add", "mul", "sub"):
-        # NumPy's bool arithmetic is logical (True + True is True), not 1-bit wraparound
-        return f"({a} | {b})" if name == "add" else f"({a} & {b})" if name == "mul" else \
-            f"({a} ^ {b})"
-    if name == "bitwise_not" and ind is dt.bool_:
-        return f"({a} == 0)"
-    if name == "convert":
-        target = node.params["dtype"]
-        if target is dt.bool_:
-            return f"({a} != 0)"
-        return f"{a}.to({compute_dtype(target).triton})"
-    if name in ("div",) and not fl:
-        return f"({a}.to(tl.float64) / {b}.to(tl.float64))"
-    template = node.prim.triton
-    if template is None:
-        raise NotImplementedError(f"no Triton lowering for {name}")
-    return "(" + template.format(*args) + ")"
+    """The Triton expression for an elementwise node over argument expressions ``args``, rendered
+    from the primitive's scalar rule."""
+    from .kernels import _const
+    expr = rule_expr(node.prim, [v.dtype for v in node.inputs], node.out.dtype, node.params)
+
+    def leaf(e):
+        return args[e.value] if e.op == "arg" else _const(e.value, compute_dtype(e.dtype))
+    return "(" + render(expr, _spell, leaf) + ")"
