@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1] / "ember"
 # part of the layers below; "*" means every part of its own layer (libraries use each other).
 # Add a new top-level package or module of ember/ to the layer it belongs to.
 LAYERS = [
-    ("base", ["dtypes", "shapes"], {"shapes": {"dtypes"}}),
+    # _logging (the EMBER_LOGS topics) imports nothing from ember, so every layer may log
+    ("base", ["dtypes", "shapes", "_logging"], {"shapes": {"dtypes", "_logging"}}),
     # runtime (CPU pool, CUDA runtime, allocator) depends only on dtypes/shapes
     ("runtime", ["runtime"], {}),
     ("ops", ["ops"], {}),
@@ -26,14 +27,20 @@ LAYERS = [
     ("codegen", ["codegen"], {}),
     # Tensor, bind, autograd, tracing, eager execution; "ember" is the root package (it
     # re-exports the frontend; upper layers are reached through it by name only, lazily)
-    ("frontend", ["frontend", "ember"], {"ember": {"frontend"}}),
+    # legacy_tensors (LongTensor, ...) and settings (set_num_threads, ...) are root-package names
+    ("frontend", ["frontend", "ember", "legacy_tensors", "settings"],
+     {"ember": {"frontend", "legacy_tensors", "settings"},
+      "legacy_tensors": {"frontend"}, "settings": {"frontend"}}),
     # libraries on the frontend (they may use each other, without cycles)
     ("libraries", ["nn", "optim", "amp", "cuda", "utils", "multiprocessing", "serialization",
-                   "testing", "distributed", "profiler", "onnx", "hub", "backends",
+                   "testing", "distributed", "profiler", "hub", "backends",
                    "accelerator", "special", "fft", "linalg", "masked", "sparse", "quantization",
-                   "autograd", "func", "export", "library", "overrides", "random", "types"],
+                   "autograd", "func", "export", "library", "overrides", "random", "types",
+                   "signal", "torch_alias"],
      "*"),
-    ("top", ["compiler", "jit", "cli", "__main__"], "*"),
+    # report: the HTML page and pictures of compiled programs (used by the CLI and fn.report)
+    # onnx exports a traced Program (ember.jit), so it sits beside jit
+    ("top", ["compiler", "jit", "report", "onnx", "cli", "__main__"], "*"),
 ]
 # runtime sits beside ops/ir/passes: it may not use them, and only codegen and above use it
 RUNTIME_USERS_FROM = "codegen"

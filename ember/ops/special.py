@@ -52,13 +52,15 @@ def special(name, np_fn, vjp=None, *, saves_output=False, params=()):
 
 
 # --- differentiable ------------------------------------------------------------------------------
+# erfc, erfinv, lgamma and polygamma are elementwise primitives (ops/elementwise_extra.py, fusible);
+# torch.special's names reach the same ones
+from .elementwise_extra import ERFC, ERFINV, LGAMMA, POLYGAMMA  # noqa: E402,F401
+
+
 def _gauss(x):
     return (x * x * -1).exp()
 
 
-ERFC = special("erfc", _on_scipy("erfc"), lambda g, out, x: (g * _gauss(x) * (-2 / _SQRT_PI),))
-ERFINV = special("erfinv", _on_scipy("erfinv"),
-                 lambda g, out, x: (g * (out * out).exp() * (_SQRT_PI / 2),), saves_output=True)
 ERFCX = special("erfcx", _on_scipy("erfcx"),
                 lambda g, out, x: (g * (x * out * 2 - 2 / _SQRT_PI),), saves_output=True)
 NDTR = special("ndtr", _on_scipy("ndtr"),
@@ -78,18 +80,6 @@ I0E = special("i0e", _on_scipy("i0e"), lambda g, out, x: (g * (I1E(x) - out * x.
               saves_output=True)
 
 
-def _polygamma_np(x, n):
-    with np.errstate(all="ignore"):
-        if n == 0:
-            out = _sc().psi(x)
-        else:
-            out = _sc().polygamma(n, x)
-    return np.asarray(out).astype(x.dtype, copy=False)
-
-
-POLYGAMMA = special("polygamma", _polygamma_np,
-                    lambda g, out, x, n: (g * POLYGAMMA(x, n=n + 1),), params=("n",))
-LGAMMA = special("lgamma", _on_scipy("gammaln"), lambda g, out, x: (g * POLYGAMMA(x, n=0),))
 ENTR = special("entr", _on_scipy("entr"), lambda g, out, x: (-(g * (x.log() + 1)),))
 
 

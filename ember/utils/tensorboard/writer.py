@@ -107,9 +107,9 @@ class SummaryWriter:
 
     def add_graph(self, model, input_to_model=None, verbose=False, use_strict_trace=True):
         """Trace ``model`` on ``input_to_model`` and write its IR as the run's graph."""
-        from ...jit import trace
+        import ember   # ember.jit sits above the libraries: reached by name at run time
         args = input_to_model if isinstance(input_to_model, tuple) else (input_to_model,)
-        program = trace(model, args)
+        program = ember.jit.trace(model, args)
         graph = graph_def(program.graph)
         if verbose:
             print(program.graph)
