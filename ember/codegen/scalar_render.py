@@ -28,16 +28,30 @@ NUMPY_UFUNC = {
     "le": "np.less_equal", "gt": "np.greater", "ge": "np.greater_equal",
     "and_": "np.bitwise_and", "or_": "np.bitwise_or", "xor": "np.bitwise_xor",
     "invert": "np.invert", "not_": "np.logical_not",
+    "asin": "np.arcsin", "acos": "np.arccos", "atan": "np.arctan", "asinh": "np.arcsinh",
+    "acosh": "np.arccosh", "atanh": "np.arctanh", "hypot": "np.hypot", "copysign": "np.copysign",
 }
 # NumPy: the rest of the vocabulary (helpers the generated module imports from here)
-NUMPY_OTHER = {"where": "np.where({0}, {1}, {2})", "erf": "_erf({0})",
+NUMPY_OTHER = {"where": "np.where({0}, {1}, {2})", "erf": "_erf({0})", "erfc": "_erfc({0})",
+               "lgamma": "_lgamma({0})",
                "ipow": "_ipow({0}, {1})", "cast": "np.asarray({0}, dtype={dtype})"}
-NUMPY_PRELUDE = "from ember.codegen.scalar_render import np_erf as _erf, np_ipow as _ipow"
+NUMPY_PRELUDE = "from ember.codegen.scalar_render import np_erf as _erf, np_ipow as _ipow, " \
+    "np_erfc as _erfc, np_lgamma as _lgamma"
 
 
 def np_erf(x, out=None):
     from scipy.special import erf  # scipy is slow to import; only erf needs it
     return erf(x, out=out) if out is not None else erf(x)
+
+
+def np_erfc(x, out=None):
+    from scipy.special import erfc
+    return erfc(x, out=out) if out is not None else erfc(x)
+
+
+def np_lgamma(x, out=None):
+    from scipy.special import gammaln
+    return gammaln(x, out=out) if out is not None else gammaln(x)
 
 
 def np_ipow(a, b):
@@ -94,6 +108,10 @@ _KERNEL = {
     "exp": "np.exp({0})", "log": "np.log({0})", "log1p": "np.log1p({0})",
     "expm1": "np.expm1({0})", "sqrt": "np.sqrt({0})", "sin": "np.sin({0})",
     "cos": "np.cos({0})", "tanh": "np.tanh({0})", "erf": "math.erf({0})",
+    "erfc": "math.erfc({0})", "lgamma": "math.lgamma({0})", "asin": "np.arcsin({0})",
+    "acos": "np.arccos({0})", "atan": "np.arctan({0})", "asinh": "np.arcsinh({0})",
+    "acosh": "np.arccosh({0})", "atanh": "np.arctanh({0})", "hypot": "np.hypot({0}, {1})",
+    "copysign": "np.copysign({0}, {1})",
     "floor": "np.floor({0})", "ceil": "np.ceil({0})", "trunc": "np.trunc({0})",
     "rint": "np.rint({0})", "abs": "abs({0})",
     "eq": "({0} == {1})", "ne": "({0} != {1})", "lt": "({0} < {1})", "le": "({0} <= {1})",
@@ -133,7 +151,8 @@ def kernel_expr(expr, leaf):
         if e.op in ("exp", "erf") and e.dtype is dt.float32:
             return f"_{e.op}32({args[0]})"     # vectorizable float32 versions (kernel_math.py)
         text = _KERNEL[e.op].format(*args)
-        if e.dtype.is_floating_point and e.op in ("erf", "truediv", "pow", "atan2", "fmod", "abs"):
+        if e.dtype.is_floating_point and e.op in ("erf", "erfc", "lgamma", "truediv", "pow", "atan2",
+                                                      "fmod", "abs", "hypot", "copysign"):
             return f"{nb_type(e.dtype)}({text})"
         return text
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as dt
-from .registry import Meta, define, fail
+from .registry import HOST, Meta, define, fail
 
-HOST = "host"
 
 
 def _need_complex(op, x):

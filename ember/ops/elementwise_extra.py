@@ -10,8 +10,9 @@ import math
 
 import numpy as np
 
-from .elementwise import binary, unary
-from .registry import Meta, define, fail
+from . import scalar as S
+from .elementwise import _infer_binary, _infer_float_unary, binary, unary
+from .registry import HOST, Meta, define, fail
 
 __all__ = ["ASIN", "ACOS", "ATAN", "ASINH", "ACOSH", "ATANH", "ERFC", "ERFINV", "POLYGAMMA",
            "LGAMMA", "LOGADDEXP", "LOGADDEXP2", "HYPOT", "COPYSIGN", "NEXTAFTER", "GCD", "LCM",
@@ -33,26 +34,41 @@ def _scipy(name):
     return f
 
 
+def _host_unary(name, np_fn, vjp, triton=None, saves_output=False):
+    """A float unary primitive without a scalar rule (no Numba/Triton spelling of its math): family
+    ``special``, so the kernel plan keeps it as one opaque node and the Triton host wrapper runs
+    its NumPy rule."""
+    return define(name, family="special", infer=_infer_float_unary(name), numpy=np_fn, vjp=vjp,
+                  triton=HOST, saves_output=saves_output, saves_inputs=not saves_output)
+
+
+def _host_binary(name, np_fn):
+    """A non-differentiable binary primitive without a scalar rule (see _host_unary)."""
+    return define(name, family="special", infer=_infer_binary(name), numpy=np_fn, vjp=None,
+                  triton=HOST, differentiable=False)
+
+
 # --- inverse trigonometric / hyperbolic -------------------------------------------------------
 ASIN = unary("asin", _quiet(np.arcsin), lambda g, out, x: (g * (1 - x * x).rsqrt(),),
-             "libdevice.asin({0})")
+             "libdevice.asin({0})", scalar=S.asin)
 ACOS = unary("acos", _quiet(np.arccos), lambda g, out, x: (-(g * (1 - x * x).rsqrt()),),
-             "libdevice.acos({0})")
-ATAN = unary("atan", np.arctan, lambda g, out, x: (g / (x * x + 1),), "libdevice.atan({0})")
+             "libdevice.acos({0})", scalar=S.acos)
+ATAN = unary("atan", np.arctan, lambda g, out, x: (g / (x * x + 1),), "libdevice.atan({0})",
+             scalar=S.atan)
 ASINH = unary("asinh", np.arcsinh, lambda g, out, x: (g * (x * x + 1).rsqrt(),),
-              "libdevice.asinh({0})")
+              "libdevice.asinh({0})", scalar=S.asinh)
 # torch's formula, (x - 1)(x + 1) rather than x*x - 1, keeps precision near 1
 ACOSH = unary("acosh", _quiet(np.arccosh), lambda g, out, x: (g * ((x - 1) * (x + 1)).rsqrt(),),
-              "libdevice.acosh({0})")
+              "libdevice.acosh({0})", scalar=S.acosh)
 ATANH = unary("atanh", _quiet(np.arctanh), lambda g, out, x: (g / (1 - x * x),),
-              "libdevice.atanh({0})")
+              "libdevice.atanh({0})", scalar=S.atanh)
 
 # --- error and gamma functions ----------------------------------------------------------------
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 ERFC = unary("erfc", _scipy("erfc"),
              lambda g, out, x: (-(g * (x * x * -1).exp() * _TWO_OVER_SQRT_PI),),
-             "libdevice.erfc({0})")
-ERFINV = unary("erfinv", _scipy("erfinv"),
+             "libdevice.erfc({0})", scalar=S.erfc)
+ERFINV = _host_unary("erfinv", _scipy("erfinv"),
                lambda g, out, x: (g * (out * out).exp() * (math.sqrt(math.pi) / 2),),
                "libdevice.erfinv({0})", saves_output=True)
 
@@ -73,12 +89,12 @@ def _infer_polygamma(x, n):
 
 
 # polygamma(n, x) = d^(n+1)/dx^(n+1) lgamma(x); n == 0 is digamma
-POLYGAMMA = define("polygamma", family="elementwise", infer=_infer_polygamma,
+POLYGAMMA = define("polygamma", family="special", infer=_infer_polygamma,
                    numpy=_polygamma_np, params=("n",),
                    vjp=lambda g, out, x, n: (g * POLYGAMMA(x, n=n + 1),),
                    triton="polygamma")
 LGAMMA = unary("lgamma", _scipy("gammaln"), lambda g, out, x: (g * POLYGAMMA(x, n=0),),
-               "libdevice.lgamma({0})")
+               "libdevice.lgamma({0})", scalar=S.lgamma)
 
 
 # --- binary -----------------------------------------------------------------------------------
@@ -86,16 +102,23 @@ def _sigmoid_of(t):
     return t.sigmoid()
 
 
+def _logaddexp_rule(a, b, ln_base):
+    # max + log_base(1 + base^-|a-b|); equal infinities make a - b NaN: the result is the max then
+    m = S.maximum(a, b)
+    d = S.abs_(a - b)
+    return S.where(S.ne(d, d), m, m + S.log1p(S.exp(-(d * ln_base))) / ln_base)
+
+
 LOGADDEXP = binary("logaddexp", np.logaddexp,
                    lambda g, out, a, b: (g * _sigmoid_of(a - b), g * _sigmoid_of(b - a)),
-                   "logaddexp")
+                   "logaddexp", scalar=lambda a, b: _logaddexp_rule(a, b, 1.0))
 _LN2 = math.log(2.0)
 LOGADDEXP2 = binary("logaddexp2", np.logaddexp2,
                     lambda g, out, a, b: (g * _sigmoid_of((a - b) * _LN2),
                                           g * _sigmoid_of((b - a) * _LN2)),
-                    "logaddexp2")
+                    "logaddexp2", scalar=lambda a, b: _logaddexp_rule(a, b, _LN2))
 HYPOT = binary("hypot", np.hypot, lambda g, out, a, b: (g * a / out, g * b / out),
-               "libdevice.hypot({0}, {1})", saves_output=True)
+               "libdevice.hypot({0}, {1})", saves_output=True, scalar=S.hypot)
 
 
 def _copysign_vjp(g, out, a, b):
@@ -105,11 +128,10 @@ def _copysign_vjp(g, out, a, b):
 
 
 COPYSIGN = binary("copysign", np.copysign, _copysign_vjp, "libdevice.copysign({0}, {1})",
-                  saves_output=True)
-NEXTAFTER = binary("nextafter", np.nextafter, None, "libdevice.nextafter({0}, {1})",
-                   differentiable=False)
-GCD = binary("gcd", np.gcd, None, "gcd", differentiable=False)
-LCM = binary("lcm", np.lcm, None, "lcm", differentiable=False)
+                  saves_output=True, scalar=S.copysign)
+NEXTAFTER = _host_binary("nextafter", np.nextafter)
+GCD = _host_binary("gcd", np.gcd)
+LCM = _host_binary("lcm", np.lcm)
 
 
 def _shift(fn, bits_ok):
@@ -124,9 +146,7 @@ def _shift(fn, bits_ok):
     return f
 
 
-BITWISE_LEFT_SHIFT = binary("bitwise_left_shift",
-                            _shift(np.left_shift, lambda a: np.zeros_like(a)), None, "{0} << {1}",
-                            differentiable=False)
-BITWISE_RIGHT_SHIFT = binary("bitwise_right_shift",
-                             _shift(np.right_shift, lambda a: np.where(a < 0, -1, 0)), None,
-                             "{0} >> {1}", differentiable=False)
+BITWISE_LEFT_SHIFT = _host_binary("bitwise_left_shift",
+                                  _shift(np.left_shift, lambda a: np.zeros_like(a)))
+BITWISE_RIGHT_SHIFT = _host_binary("bitwise_right_shift",
+                                   _shift(np.right_shift, lambda a: np.where(a < 0, -1, 0)))

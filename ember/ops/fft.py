@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from .. import dtypes as dt
 from .movement import PAD
-from .registry import Meta, define, fail
+from .registry import HOST, Meta, define, fail
 from .source import ARANGE
 
-HOST = "host"
 DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
 

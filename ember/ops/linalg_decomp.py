@@ -15,10 +15,9 @@ import numpy as np
 
 from .. import dtypes as dt
 from .movement import CAT
-from .registry import Meta, ShapeError, define
+from .registry import HOST, Meta, ShapeError, define
 from .source import ARANGE
 
-HOST = "host"
 LAPACK_DTYPES = (dt.float32, dt.float64)
 
 

@@ -25,6 +25,9 @@ from typing import Any, Callable
 
 REGISTRY: dict[str, "Primitive"] = {}
 
+# the ``triton`` field of a primitive with no Triton kernel: the host wrapper runs its NumPy rule
+HOST = "host"
+
 
 class FrontendEntry:
     """What ``ember.frontend`` installs here when it is imported (``frontend/dispatch.py``).  The

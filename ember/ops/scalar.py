@@ -16,7 +16,8 @@ Vocabulary (ops a renderer must spell; ``VOCAB`` maps each to its arity):
 * arithmetic, operands and result of one dtype: add sub mul truediv neg floordiv (Python's, sign
   of the divisor) mod (Python's) fmod (C's) pow (float) ipow (integer, PyTorch's negative-exponent
   rule) atan2 maximum minimum (NaN-propagating, like NumPy's)
-* float math: exp log log1p expm1 sqrt sin cos tanh erf floor ceil trunc rint (half to even) abs
+* float math: exp log log1p expm1 sqrt sin cos tanh erf erfc lgamma asin acos atan asinh acosh
+  atanh hypot copysign floor ceil trunc rint (half to even) abs
 * comparisons (result bool): eq ne lt le gt ge
 * bool/bit logic: and_ or_ xor (bitwise, bool or int) invert (int) not_ (bool)
 * where(cond, a, b); cast(x, dtype) (float to int truncates, like NumPy's astype)
@@ -30,7 +31,8 @@ VOCAB = {
     "add": 2, "sub": 2, "mul": 2, "truediv": 2, "neg": 1, "floordiv": 2, "mod": 2, "fmod": 2,
     "pow": 2, "ipow": 2, "atan2": 2, "maximum": 2, "minimum": 2,
     "exp": 1, "log": 1, "log1p": 1, "expm1": 1, "sqrt": 1, "sin": 1, "cos": 1, "tanh": 1,
-    "erf": 1, "floor": 1, "ceil": 1, "trunc": 1, "rint": 1, "abs": 1,
+    "erf": 1, "erfc": 1, "lgamma": 1, "asin": 1, "acos": 1, "atan": 1, "asinh": 1, "acosh": 1,
+    "atanh": 1, "hypot": 2, "copysign": 2, "floor": 1, "ceil": 1, "trunc": 1, "rint": 1, "abs": 1,
     "eq": 2, "ne": 2, "lt": 2, "le": 2, "gt": 2, "ge": 2,
     "and_": 2, "or_": 2, "xor": 2, "invert": 1, "not_": 1,
     "where": 3, "cast": 1,
@@ -98,6 +100,10 @@ def _op(name):
 exp, log, log1p, expm1, sqrt = (_op(k) for k in ("exp", "log", "log1p", "expm1", "sqrt"))
 sin, cos, tanh, erf, abs_ = (_op(k) for k in ("sin", "cos", "tanh", "erf", "abs"))
 floor, ceil, trunc, rint = (_op(k) for k in ("floor", "ceil", "trunc", "rint"))
+erfc, lgamma = _op("erfc"), _op("lgamma")
+asin, acos, atan, asinh, acosh, atanh = (_op(k) for k in ("asin", "acos", "atan", "asinh",
+                                                          "acosh", "atanh"))
+hypot, copysign = _op("hypot"), _op("copysign")
 invert, not_ = _op("invert"), _op("not_")
 floordiv, mod, fmod, pow_, ipow, atan2 = (_op(k) for k in ("floordiv", "mod", "fmod", "pow",
                                                           "ipow", "atan2"))

@@ -13,9 +13,8 @@ import math
 
 import numpy as np
 
-from .registry import Meta, define, fail
+from .registry import HOST, Meta, define, fail
 
-HOST = "host"
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
 

@@ -206,6 +206,10 @@ _NP_LIBDEVICE = {
     "rsqrt": lambda x: 1 / np.sqrt(x), "fmod": np.fmod, "atan2": np.arctan2, "pow": np.power,
     "erf": np.vectorize(__import__("math").erf, otypes=[np.float64]),
     "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
+    "erfc": np.vectorize(__import__("math").erfc, otypes=[np.float64]),
+    "lgamma": lambda x: __import__("scipy.special", fromlist=["gammaln"]).gammaln(x),
+    "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "asinh": np.arcsinh,
+    "acosh": np.arccosh, "atanh": np.arctanh, "hypot": np.hypot, "copysign": np.copysign,
 }
 
 

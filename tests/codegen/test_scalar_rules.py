@@ -88,8 +88,8 @@ def test_rule_rendered_for_numpy_equals_the_reference(name):
         if name == "pow" and not ins[0].is_floating_point and ins[0] is not dt.bool_:
             arrays[1] = np.abs(arrays[1]) % 5 if ins[0] is dt.uint8 else arrays[1] % 5 - 1
         text, _ = scalar_render.numpy_expr(expr, lambda k: f"x{k}")
-        ns = {"np": np, "NAN": float("nan"), "INF": float("inf"),
-              "_erf": scalar_render.np_erf, "_ipow": scalar_render.np_ipow}
+        ns = {"np": np, "NAN": float("nan"), "INF": float("inf")}
+        exec(scalar_render.NUMPY_PRELUDE, ns)     # the helpers a generated module imports
         ns.update({f"DT_{d.short}": d for d in dt.ALL})
         ns.update({f"x{k}": a for k, a in enumerate(arrays)})
         with np.errstate(all="ignore"):
