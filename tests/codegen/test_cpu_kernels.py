@@ -247,3 +247,19 @@ def test_dataloader_workers_after_the_parent_ran_a_parallel_kernel(sync, monkeyp
     loader = ember.utils.data.DataLoader(_Squares(f, x), batch_size=2, num_workers=2)
     got = [float(v) for batch in loader for v in batch]
     np.testing.assert_allclose(got, [ref + i for i in range(4)], rtol=1e-5)
+
+
+def test_large_eager_op_runs_its_one_op_kernel(monkeypatch):
+    from ember.frontend import eager_kernels
+    monkeypatch.setenv("EMBER_KERNELS_SYNC", "1")
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((512, 600)).astype(np.float32)       # >= eager MIN_ELEMENTS
+    x = ember.tensor(a)
+    got = x.sigmoid().numpy()                  # a composite rule: a kernel wins over 4 passes
+    entry = [e for k, e in eager_kernels._cache.items() if k[0].name == "sigmoid" and e]
+    assert entry and entry[0][0].launches >= 1
+    _close(got, 1 / (1 + np.exp(-a.astype(np.float64))))
+    y = ember.tensor(a.T.copy()).t()           # strided operand: an N-d kernel through strides
+    _close(y.sigmoid().numpy(), 1 / (1 + np.exp(-a.astype(np.float64))))
+    x.exp()                                    # one SIMD ufunc in NumPy: stays NumPy
+    assert all(e is False for k, e in eager_kernels._cache.items() if k[0].name == "exp")
