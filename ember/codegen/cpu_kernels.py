@@ -33,10 +33,12 @@ import hashlib
 import os
 import sys
 import threading
+from time import perf_counter
 
 import numpy as np
 
 from .. import dtypes as dt
+from ..runtime import native as _rt
 from ..ops.scalar import rule_expr
 from ..passes.fusion import REDUCTIONS, VIEWS, phases
 from .scalar_render import KERNEL_PRELUDE, kernel_expr, nb_type
@@ -269,17 +271,14 @@ class Kernel:
 
 # --- loading and launching ---------------------------------------------------------------------
 
-_forked = [False]
-_busy = threading.Lock()   # one launch at a time (Numba's workqueue layer aborts on concurrent ones)
+# one launch at a time, and no kernel in a forked child (GNU OpenMP aborts a child entering a
+# parallel region after its parent used one: DataLoader workers stay on NumPy), and the back-off
+# to one thread while multi-threaded launches run slow (a loaded machine): the same state as the
+# eager native kernels' (runtime/native.py)
+_forked = _rt._forked
+_busy = _rt._busy
+_numba = [None]
 
-
-def _after_fork():
-    # GNU OpenMP aborts a forked child that enters a parallel region once the parent has used one
-    # (DataLoader workers are forked): the child stays on NumPy
-    _forked[0] = True
-
-
-os.register_at_fork(after_in_child=_after_fork)
 
 _COMPILED = {}             # (canonical source, types) -> compiled dispatcher or the exception
 _queue = []
@@ -335,7 +334,17 @@ class KernelSlot:
         if _forked[0] or not _busy.acquire(blocking=False):
             return False
         try:
-            fn(*args)
+            if self.parallel:
+                nb = _numba[0]
+                threads = _rt._threads_now(nb.config.NUMBA_NUM_THREADS)
+                if nb.get_num_threads() != threads:
+                    nb.set_num_threads(threads)
+                t0 = perf_counter()
+                fn(*args)
+                size = max((a.size for a in args if a.__class__ is np.ndarray), default=1)
+                _rt._judge((self, None, threads), size, perf_counter() - t0)
+            else:
+                fn(*args)
             self.launches += 1
             return True
         except TypeError:          # other argument layouts than compiled for: NumPy this time
@@ -436,6 +445,7 @@ def compile_kernel(source, spec, parallel=True):
     _compiling[0] += 1
     try:
         import numba
+        _numba[0] = numba
         sig = _types(spec)
         fn = _kernel_function(source)
         opts = dict(parallel=parallel, fastmath=FASTMATH, error_model="numpy", nogil=True)
