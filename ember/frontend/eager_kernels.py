@@ -78,11 +78,11 @@ def run(prim, arrays, params):
     if prim.scalar is None or prim.family != "elementwise":
         return None
     first = arrays[0]
-    flat = all(a.flags.c_contiguous for a in arrays)
     shape = first.shape
     for a in arrays:
         if a.__class__ is not np.ndarray or a.shape != shape:
-            return None
+            return None          # a CUDA array, or operands NumPy would broadcast
+    flat = all(a.flags.c_contiguous for a in arrays)
     key = (prim, tuple(sorted((k, repr(v)) for k, v in params.items())),
            tuple(a.dtype for a in arrays), flat,
            () if flat else (tuple(d == 1 for d in shape), tuple(_layout(a) for a in arrays)))
