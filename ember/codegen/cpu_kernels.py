@@ -101,6 +101,17 @@ def why_not(g):
     return None
 
 
+def runs_as(g):
+    """How the CPU backend runs plan group g (for ``ember ir show --stage fused``)."""
+    why = why_not(g)
+    if why is None:
+        mode = "parallel" if _numel(g.shape) >= PARALLEL_MIN else "serial"
+        return f"CPU kernel k{g.id} (Numba, {mode})"
+    if g.kind in ("pointwise", "reduction"):
+        return f"NumPy statements ({why})"
+    return f"NumPy ({g.kind})"
+
+
 class Kernel:
     """One plan group's kernel: ``source`` (``def kN(...)``), ``args`` (the NumPy expressions the
     module passes, in order) and ``outputs`` [(value, expression it lands in)]."""

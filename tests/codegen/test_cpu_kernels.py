@@ -263,3 +263,12 @@ def test_large_eager_op_runs_its_one_op_kernel(monkeypatch):
     _close(y.sigmoid().numpy(), 1 / (1 + np.exp(-a.astype(np.float64))))
     x.exp()                                    # one SIMD ufunc in NumPy: stays NumPy
     assert all(e is False for k, e in eager_kernels._cache.items() if k[0].name == "exp")
+
+
+def test_fused_stage_says_how_each_group_runs(monkeypatch):
+    from ember.passes.fusion import format_groups
+    monkeypatch.setenv("EMBER_COMPILE_CACHE", "0")
+    c = ember.compile(lambda x, y: (F.softmax(x, -1), y.sum(0) * 2))
+    c(ember.tensor(np.ones((200, 160), np.float32)), ember.tensor(np.ones((3, 4), np.float32)))
+    text = format_groups(c.variants[-1].graph, runs_as=cpu_kernels.runs_as)
+    assert "runs as: CPU kernel k" in text and "runs as: NumPy statements (fewer than" in text
