@@ -402,10 +402,23 @@ def start_compiling():
         if not _queue:
             return
         if _worker[0] is None:
+            import atexit
+            atexit.register(_quiesce)
             _worker[0] = threading.Thread(target=_compile_worker, daemon=True,
                                           name="ember-kernel-compiler")
             _worker[0].start()
         _queue_cv.notify()
+
+
+def _quiesce():
+    """At exit: drop the waiting kernels and let a compile in progress finish (a daemon thread
+    stopped inside LLVM while the interpreter finalizes can crash the exit)."""
+    import time
+    with _queue_cv:
+        _queue.clear()
+    end = time.monotonic() + 30
+    while _compiling[0] and time.monotonic() < end:
+        time.sleep(0.01)
 
 
 def _compile_worker():
@@ -414,17 +427,22 @@ def _compile_worker():
             while not _queue:
                 _queue_cv.wait()
             slot = _queue.pop(0)
-        slot.load()
+            _compiling[0] += 1          # under the lock: wait_compiled never sees a gap
+        try:
+            slot.load()
+        finally:
+            _compiling[0] -= 1
 
 
 def wait_compiled(timeout=120.0):
     """Block until the background compiler's queue is empty (tests, benchmarks)."""
     import time
     end = time.monotonic() + timeout
+    start_compiling()
     while time.monotonic() < end:
         with _queue_cv:
-            idle = not _queue
-        if idle and not _compiling[0]:
+            idle = not _queue and not _compiling[0]
+        if idle:
             return True
         time.sleep(0.01)
     return False
@@ -453,7 +471,6 @@ def compile_kernel(source, spec, parallel=True):
         raise hit
     if hit is not None:
         return hit
-    _compiling[0] += 1
     try:
         import numba
         _numba[0] = numba
@@ -468,8 +485,6 @@ def compile_kernel(source, spec, parallel=True):
     except Exception as e:
         _COMPILED[key] = e
         raise
-    finally:
-        _compiling[0] -= 1
     _COMPILED[key] = k
     return k
 
