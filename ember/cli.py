@@ -89,8 +89,9 @@ def _show_stage(args, p):
         _emit(args, {"file": args.file, "code": "numpy", "source": text}, text)
         return
     if stage == "fused":
+        from .codegen.cpu_kernels import runs_as
         from .passes.fusion import format_groups
-        text = format_groups(res.graph, why=getattr(args, "why", False))
+        text = format_groups(res.graph, why=getattr(args, "why", False), runs_as=runs_as)
     elif stage == "planned":
         text = format_memory_plan(res.graph)
     else:

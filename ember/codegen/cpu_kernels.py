@@ -33,10 +33,12 @@ import hashlib
 import os
 import sys
 import threading
+from time import perf_counter
 
 import numpy as np
 
 from .. import dtypes as dt
+from ..runtime import native as _rt
 from ..ops.scalar import rule_expr
 from ..passes.fusion import REDUCTIONS, VIEWS, phases
 from .scalar_render import KERNEL_PRELUDE, kernel_expr, nb_type
@@ -97,6 +99,17 @@ def why_not(g):
             if v.meta.dtype not in _KERNEL_DTYPES:
                 return f"{v.meta.dtype.name} values"
     return None
+
+
+def runs_as(g):
+    """How the CPU backend runs plan group g (for ``ember ir show --stage fused``)."""
+    why = why_not(g)
+    if why is None:
+        mode = "parallel" if _numel(g.shape) >= PARALLEL_MIN else "serial"
+        return f"CPU kernel k{g.id} (Numba, {mode})"
+    if g.kind in ("pointwise", "reduction"):
+        return f"NumPy statements ({why})"
+    return f"NumPy ({g.kind})"
 
 
 class Kernel:
@@ -269,17 +282,14 @@ class Kernel:
 
 # --- loading and launching ---------------------------------------------------------------------
 
-_forked = [False]
-_busy = threading.Lock()   # one launch at a time (Numba's workqueue layer aborts on concurrent ones)
+# one launch at a time, and no kernel in a forked child (GNU OpenMP aborts a child entering a
+# parallel region after its parent used one: DataLoader workers stay on NumPy), and the back-off
+# to one thread while multi-threaded launches run slow (a loaded machine): the same state as the
+# eager native kernels' (runtime/native.py)
+_forked = _rt._forked
+_busy = _rt._busy
+_numba = [None]
 
-
-def _after_fork():
-    # GNU OpenMP aborts a forked child that enters a parallel region once the parent has used one
-    # (DataLoader workers are forked): the child stays on NumPy
-    _forked[0] = True
-
-
-os.register_at_fork(after_in_child=_after_fork)
 
 _COMPILED = {}             # (canonical source, types) -> compiled dispatcher or the exception
 _queue = []
@@ -335,7 +345,17 @@ class KernelSlot:
         if _forked[0] or not _busy.acquire(blocking=False):
             return False
         try:
-            fn(*args)
+            if self.parallel:
+                nb = _numba[0]
+                threads = _rt._threads_now(nb.config.NUMBA_NUM_THREADS)
+                if nb.get_num_threads() != threads:
+                    nb.set_num_threads(threads)
+                t0 = perf_counter()
+                fn(*args)
+                size = max((a.size for a in args if a.__class__ is np.ndarray), default=1)
+                _rt._judge((self, None, threads), size, perf_counter() - t0)
+            else:
+                fn(*args)
             self.launches += 1
             return True
         except TypeError:          # other argument layouts than compiled for: NumPy this time
@@ -382,10 +402,23 @@ def start_compiling():
         if not _queue:
             return
         if _worker[0] is None:
+            import atexit
+            atexit.register(_quiesce)
             _worker[0] = threading.Thread(target=_compile_worker, daemon=True,
                                           name="ember-kernel-compiler")
             _worker[0].start()
         _queue_cv.notify()
+
+
+def _quiesce():
+    """At exit: drop the waiting kernels and let a compile in progress finish (a daemon thread
+    stopped inside LLVM while the interpreter finalizes can crash the exit)."""
+    import time
+    with _queue_cv:
+        _queue.clear()
+    end = time.monotonic() + 30
+    while _compiling[0] and time.monotonic() < end:
+        time.sleep(0.01)
 
 
 def _compile_worker():
@@ -394,17 +427,22 @@ def _compile_worker():
             while not _queue:
                 _queue_cv.wait()
             slot = _queue.pop(0)
-        slot.load()
+            _compiling[0] += 1          # under the lock: wait_compiled never sees a gap
+        try:
+            slot.load()
+        finally:
+            _compiling[0] -= 1
 
 
 def wait_compiled(timeout=120.0):
     """Block until the background compiler's queue is empty (tests, benchmarks)."""
     import time
     end = time.monotonic() + timeout
+    start_compiling()
     while time.monotonic() < end:
         with _queue_cv:
-            idle = not _queue
-        if idle and not _compiling[0]:
+            idle = not _queue and not _compiling[0]
+        if idle:
             return True
         time.sleep(0.01)
     return False
@@ -433,9 +471,9 @@ def compile_kernel(source, spec, parallel=True):
         raise hit
     if hit is not None:
         return hit
-    _compiling[0] += 1
     try:
         import numba
+        _numba[0] = numba
         sig = _types(spec)
         fn = _kernel_function(source)
         opts = dict(parallel=parallel, fastmath=FASTMATH, error_model="numpy", nogil=True)
@@ -447,8 +485,6 @@ def compile_kernel(source, spec, parallel=True):
     except Exception as e:
         _COMPILED[key] = e
         raise
-    finally:
-        _compiling[0] -= 1
     _COMPILED[key] = k
     return k
 

@@ -22,6 +22,30 @@ from ..runtime import cpu as _cpu
 _ndarray = np.ndarray
 _ufunc = np.ufunc
 _PARALLEL_MIN = _cpu.PARALLEL_MIN
+
+
+def _eager_kernel(prim, arrays, params):
+    from . import eager_kernels    # imported on the first large op (it loads codegen)
+    return eager_kernels.run(prim, arrays, params)
+
+
+class _KERNELS:
+    # EMBER_NATIVE=0 keeps eager ops on NumPy (read once: bind is hot)
+    import os as _os
+    on = _os.environ.get("EMBER_NATIVE", "1") not in ("0", "")
+
+
+_KERNEL_MIN = 1 << 18
+
+
+def large_elementwise(prim, *arrays):
+    """A large elementwise op's result: its one-op CPU kernel once compiled, else NumPy over
+    runtime/cpu.py's threads (the frontend's fast paths call this above PARALLEL_MIN)."""
+    if _KERNELS.on and arrays[0].size >= _KERNEL_MIN and prim.scalar is not None:
+        out = _eager_kernel(prim, arrays, {})
+        if out is not None:
+            return out
+    return _cpu.elementwise(prim.numpy, *arrays)
 _asarray = np.asarray
 
 
@@ -65,7 +89,13 @@ def bind(prim, *args, **params):
             return STATE.profiler.op(prim, args, params)
     try:
         fn = prim.numpy
-        if fn.__class__ is _ufunc and args[0]._data.size >= _PARALLEL_MIN:
+        out = None
+        if prim.scalar is not None and args[0]._data.size >= _KERNEL_MIN and _KERNELS.on:
+            # a large pointwise op: its cached one-op CPU kernel (frontend/eager_kernels.py)
+            out = _eager_kernel(prim, [a._data for a in args], params)
+        if out is not None:
+            pass
+        elif fn.__class__ is _ufunc and args[0]._data.size >= _PARALLEL_MIN:
             out = _cpu.elementwise(fn, *[a._data for a in args])
         else:
             out = fn(*[a._data for a in args], **params)

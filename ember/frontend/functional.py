@@ -19,7 +19,7 @@ from .. import ops as P
 from ..runtime import cpu as _cpu
 from ..shapes import broadcast_shapes
 from .device_ops import on_cuda
-from .dispatch import STATE, bind, finish as _finish, wrap as _wrap
+from .dispatch import STATE, bind, finish as _finish, large_elementwise, wrap as _wrap
 from .tensor import Tensor
 from .autocast import AMP as _AMP  # autocast hook: one attribute read when off
 
@@ -102,7 +102,7 @@ def binary(prim, a, b):
                 ad = ad.astype(dtype.np)
             if bd.dtype != dtype.np:
                 bd = bd.astype(dtype.np)
-            return _wrap(_cpu.elementwise(prim.numpy, ad, bd))
+            return _wrap(large_elementwise(prim, ad, bd))
         except ValueError:
             broadcast_shapes(ad.shape, bd.shape)  # raises PyTorch's message
             raise
@@ -127,7 +127,7 @@ def _fast_binary(prim):
                 if STATE.grad_enabled and (self._requires_grad or other._requires_grad):
                     return bind(prim, self, other)  # already shape- and dtype-strict
                 try:
-                    out = np_fn(a, b) if a.size < _PARALLEL_MIN else _cpu.elementwise(np_fn, a, b)
+                    out = np_fn(a, b) if a.size < _PARALLEL_MIN else large_elementwise(prim, a, b)
                 except (TypeError, AttributeError):   # a CUDA operand (NumPy refuses it): bind
                     return bind(prim, self, other)
                 if out.__class__ is not _ndarray:
@@ -160,7 +160,7 @@ def _unary(prim, to_float=True):
         if STATE.tracer is None and not (STATE.grad_enabled and x._requires_grad):
             a = x._data
             try:
-                return _wrap(np_fn(a) if a.size < _PARALLEL_MIN else _cpu.elementwise(np_fn, a))
+                return _wrap(np_fn(a) if a.size < _PARALLEL_MIN else large_elementwise(prim, a))
             except (TypeError, AttributeError):   # a CUDA tensor (NumPy refuses it): bind
                 pass
         return bind(prim, x)

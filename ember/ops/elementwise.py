@@ -90,32 +90,32 @@ def _round(x):
 # --- unary ------------------------------------------------------------------------------------
 NEG = unary("neg", np.negative, lambda g, out, x: (-g,), "-{0}", float_only=False,
             saves_inputs=False,
-        scalar=lambda x: x if S.is_bool(x) else -x)
+            scalar=lambda x: x if S.is_bool(x) else -x)
 EXP = unary("exp", np.exp, lambda g, out, x: (g * out,), "tl.exp({0})", saves_output=True,
-        scalar=S.exp)
+            scalar=S.exp)
 LOG = unary("log", _np_log(np.log), lambda g, out, x: (g / x,), "tl.log({0})",
-        scalar=S.log)
+            scalar=S.log)
 LOG1P = unary("log1p", _np_log(np.log1p), lambda g, out, x: (g / (x + 1),), "libdevice.log1p({0})",
-        scalar=S.log1p)
+              scalar=S.log1p)
 EXPM1 = unary("expm1", np.expm1, lambda g, out, x: (g * (out + 1),), "libdevice.expm1({0})",
               saves_output=True,
-        scalar=S.expm1)
+              scalar=S.expm1)
 SQRT = unary("sqrt", _np_log(np.sqrt), lambda g, out, x: (g / (out * 2),), "tl.sqrt({0})",
              saves_output=True,
-        scalar=S.sqrt)
+             scalar=S.sqrt)
 RSQRT = unary("rsqrt", _rsqrt, lambda g, out, x: (g * out * out * out * -0.5,),
               "libdevice.rsqrt({0})", saves_output=True,
-        scalar=lambda x: 1 / S.sqrt(x))
+              scalar=lambda x: 1 / S.sqrt(x))
 SIN = unary("sin", np.sin, lambda g, out, x: (g * x.cos(),), "tl.sin({0})",
-        scalar=S.sin)
+            scalar=S.sin)
 COS = unary("cos", np.cos, lambda g, out, x: (-(g * x.sin()),), "tl.cos({0})",
-        scalar=S.cos)
+            scalar=S.cos)
 TANH = unary("tanh", np.tanh, lambda g, out, x: (g * (1 - out * out),), "libdevice.tanh({0})",
              saves_output=True,
-        scalar=S.tanh)
+             scalar=S.tanh)
 SIGMOID = unary("sigmoid", _sigmoid, lambda g, out, x: (g * out * (1 - out),), "tl.sigmoid({0})",
                 saves_output=True,
-        scalar=lambda x: 1 / (1 + S.exp(-x)))
+                scalar=lambda x: 1 / (1 + S.exp(-x)))
 def _erf(x):
     from scipy.special import erf  # scipy is slow to import; only erf needs it
     return erf(x).astype(x.dtype, copy=False)
@@ -123,15 +123,15 @@ def _erf(x):
 
 ERF = unary("erf", _erf,
             lambda g, out, x: (g * (x * x * -1).exp() * 1.1283791670955126,), "libdevice.erf({0})",
-        scalar=S.erf)
+            scalar=S.erf)
 RECIPROCAL = unary("reciprocal", _np_log(np.reciprocal), lambda g, out, x: (-(g * out * out),),
                    "1.0 / {0}", saves_output=True,
-        scalar=lambda x: 1 / x)
+                   scalar=lambda x: 1 / x)
 ABS = unary("abs", np.abs, lambda g, out, x: (g * x.sign(),), "tl.abs({0})", float_only=False,
-        scalar=lambda x: x if S.is_bool(x) else S.abs_(x))
+            scalar=lambda x: x if S.is_bool(x) else S.abs_(x))
 RELU = unary("relu", _relu, lambda g, out, x: (g * (out > 0).to(g.dtype),),
              "tl.maximum({0}, 0)", float_only=False, saves_output=True,
-        scalar=lambda x: S.or_(x, x) if S.is_bool(x) else S.maximum(x, 0))
+             scalar=lambda x: S.or_(x, x) if S.is_bool(x) else S.maximum(x, 0))
 
 
 def _zero_vjp(g, out, x):
@@ -155,34 +155,34 @@ def _sign_rule(x):
 
 SIGN = unary("sign", _sign, _zero_vjp, "tl.where({0} > 0, 1, tl.where({0} < 0, -1, 0))",
              float_only=False, saves_inputs=False,
-        scalar=_sign_rule)
+             scalar=_sign_rule)
 FLOOR = unary("floor", np.floor, _zero_vjp, "tl.floor({0})", float_only=False, saves_inputs=False,
-        scalar=_same_for_ints(S.floor))
+              scalar=_same_for_ints(S.floor))
 CEIL = unary("ceil", np.ceil, _zero_vjp, "tl.ceil({0})", float_only=False, saves_inputs=False,
-        scalar=_same_for_ints(S.ceil))
+             scalar=_same_for_ints(S.ceil))
 ROUND = unary("round", _round, _zero_vjp, "libdevice.nearbyint({0})", float_only=False,
               saves_inputs=False,
-        scalar=_same_for_ints(S.rint))
+              scalar=_same_for_ints(S.rint))
 TRUNC = unary("trunc", np.trunc, _zero_vjp, "libdevice.trunc({0})", float_only=False,
               saves_inputs=False,
-        scalar=_same_for_ints(S.trunc))
+              scalar=_same_for_ints(S.trunc))
 LOGICAL_NOT = define("logical_not", family="elementwise", numpy=np.logical_not, vjp=None,
                      triton="{0} == 0", differentiable=False,
                      infer=lambda x: Meta(tuple(x.shape), dt.bool_),
-        scalar=lambda x: S.not_(x) if S.is_bool(x) else S.eq(x, 0))
+                     scalar=lambda x: S.not_(x) if S.is_bool(x) else S.eq(x, 0))
 BITWISE_NOT = unary("bitwise_not", np.invert, None, "~{0}", float_only=False, differentiable=False,
-        scalar=lambda x: S.not_(x) if S.is_bool(x) else S.invert(x))
+                    scalar=lambda x: S.not_(x) if S.is_bool(x) else S.invert(x))
 ISNAN = define("isnan", family="elementwise", numpy=np.isnan, vjp=None, triton="{0} != {0}",
                differentiable=False, infer=lambda x: Meta(tuple(x.shape), dt.bool_),
-        scalar=lambda x: S.ne(x, x))
+               scalar=lambda x: S.ne(x, x))
 
 # --- binary -----------------------------------------------------------------------------------
 ADD = binary("add", np.add, lambda g, out, a, b: (g, g), "{0} + {1}", saves_inputs=False,
-        scalar=_bool_or(lambda a, b: a + b, S.or_))
+             scalar=_bool_or(lambda a, b: a + b, S.or_))
 SUB = binary("sub", np.subtract, lambda g, out, a, b: (g, -g), "{0} - {1}", saves_inputs=False,
-        scalar=_bool_or(lambda a, b: a - b, S.xor))
+             scalar=_bool_or(lambda a, b: a - b, S.xor))
 MUL = binary("mul", np.multiply, lambda g, out, a, b: (g * b, g * a), "{0} * {1}",
-        scalar=_bool_or(lambda a, b: a * b, S.and_))
+             scalar=_bool_or(lambda a, b: a * b, S.and_))
 MUL.needs_input = lambda i, requires: requires[1 - i]  # a is read only for b's gradient
 
 
@@ -198,7 +198,7 @@ def _div_rule(a, b):
 
 
 DIV = binary("div", _div, lambda g, out, a, b: (g / b, -(g * a) / (b * b)), "{0} / {1}",
-        scalar=_div_rule)
+             scalar=_div_rule)
 DIV.needs_input = lambda i, requires: i == 1 or requires[1]
 
 
@@ -222,7 +222,7 @@ def _pow_vjp(g, out, a, b):
 
 
 POW = binary("pow", _pow, _pow_vjp, "libdevice.pow({0}, {1})", saves_output=True,
-        scalar=lambda a, b: S.pow_(a, b) if S.is_float(a) else S.ipow(a, b))
+             scalar=lambda a, b: S.pow_(a, b) if S.is_float(a) else S.ipow(a, b))
 
 
 def _maxmin_vjp(pick):
@@ -237,10 +237,10 @@ def _maxmin_vjp(pick):
 
 MAXIMUM = binary("maximum", np.maximum, _maxmin_vjp(np.maximum), "tl.maximum({0}, {1})",
                  saves_output=True,
-        scalar=_bool_or(S.maximum, S.or_))
+                 scalar=_bool_or(S.maximum, S.or_))
 MINIMUM = binary("minimum", np.minimum, _maxmin_vjp(np.minimum), "tl.minimum({0}, {1})",
                  saves_output=True,
-        scalar=_bool_or(S.minimum, S.and_))
+                 scalar=_bool_or(S.minimum, S.and_))
 
 
 def _floor_divide(a, b):
@@ -265,45 +265,45 @@ def _fmod(a, b):
 
 
 FLOOR_DIVIDE = binary("floor_divide", _floor_divide, None, "{0} // {1}", differentiable=False,
-        scalar=S.floordiv)
+                      scalar=S.floordiv)
 REMAINDER = binary("remainder", _remainder, lambda g, out, a, b: (g, -(g * (a / b).floor())),
                    "{0} % {1}",
-        scalar=S.mod)
+                   scalar=S.mod)
 FMOD = binary("fmod", _fmod, lambda g, out, a, b: (g, -(g * (a / b).trunc())),
               "libdevice.fmod({0}, {1})",
-        scalar=S.fmod)
+              scalar=S.fmod)
 ATAN2 = binary("atan2", np.arctan2,
                lambda g, out, a, b: (g * b / (a * a + b * b), -(g * a) / (a * a + b * b)),
                "libdevice.atan2({0}, {1})",
-        scalar=S.atan2)
+               scalar=S.atan2)
 
 EQ = binary("eq", np.equal, None, "{0} == {1}", dt.bool_, differentiable=False,
-        scalar=S.eq)
+            scalar=S.eq)
 NE = binary("ne", np.not_equal, None, "{0} != {1}", dt.bool_, differentiable=False,
-        scalar=S.ne)
+            scalar=S.ne)
 LT = binary("lt", np.less, None, "{0} < {1}", dt.bool_, differentiable=False,
-        scalar=S.lt)
+            scalar=S.lt)
 LE = binary("le", np.less_equal, None, "{0} <= {1}", dt.bool_, differentiable=False,
-        scalar=S.le)
+            scalar=S.le)
 GT = binary("gt", np.greater, None, "{0} > {1}", dt.bool_, differentiable=False,
-        scalar=S.gt)
+            scalar=S.gt)
 GE = binary("ge", np.greater_equal, None, "{0} >= {1}", dt.bool_, differentiable=False,
-        scalar=S.ge)
+            scalar=S.ge)
 LOGICAL_AND = binary("logical_and", np.logical_and, None, "({0} != 0) & ({1} != 0)", dt.bool_,
                      differentiable=False,
-        scalar=lambda a, b: S.and_(S.ne(a, 0), S.ne(b, 0)))
+                     scalar=lambda a, b: S.and_(S.ne(a, 0), S.ne(b, 0)))
 LOGICAL_OR = binary("logical_or", np.logical_or, None, "({0} != 0) | ({1} != 0)", dt.bool_,
                     differentiable=False,
-        scalar=lambda a, b: S.or_(S.ne(a, 0), S.ne(b, 0)))
+                    scalar=lambda a, b: S.or_(S.ne(a, 0), S.ne(b, 0)))
 LOGICAL_XOR = binary("logical_xor", np.logical_xor, None, "({0} != 0) ^ ({1} != 0)", dt.bool_,
                      differentiable=False,
-        scalar=lambda a, b: S.xor(S.ne(a, 0), S.ne(b, 0)))
+                     scalar=lambda a, b: S.xor(S.ne(a, 0), S.ne(b, 0)))
 BITWISE_AND = binary("bitwise_and", np.bitwise_and, None, "{0} & {1}", differentiable=False,
-        scalar=S.and_)
+                     scalar=S.and_)
 BITWISE_OR = binary("bitwise_or", np.bitwise_or, None, "{0} | {1}", differentiable=False,
-        scalar=S.or_)
+                    scalar=S.or_)
 BITWISE_XOR = binary("bitwise_xor", np.bitwise_xor, None, "{0} ^ {1}", differentiable=False,
-        scalar=S.xor)
+                     scalar=S.xor)
 
 
 # --- where, convert ---------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def _where_vjp(g, out, c, a, b):
 
 WHERE = define("where", family="elementwise", infer=_infer_where, numpy=np.where, vjp=_where_vjp,
                triton="tl.where({0}, {1}, {2})",
-        scalar=S.where)
+               scalar=S.where)
 
 
 def _convert_np(x, dtype):
@@ -342,4 +342,4 @@ def _convert_rule(x, dtype):
 CONVERT = define("convert", family="elementwise", numpy=_convert_np, vjp=_convert_vjp,
                  triton="{0}.to({dtype})", saves_inputs=False,
                  infer=lambda x, dtype: Meta(tuple(x.shape), dtype), params=("dtype",),
-        scalar=_convert_rule)
+                 scalar=_convert_rule)

@@ -456,8 +456,9 @@ def _fmt(shape):
     return "[" + ",".join(str(d) for d in shape) + "]"
 
 
-def format_groups(graph, why=False):
-    """The fused stage as text: one block per kernel group, with its loop structure."""
+def format_groups(graph, why=False, runs_as=None):
+    """The fused stage as text: one block per kernel group, with its loop structure (and, with
+    `runs_as(group) -> str` from a backend, how that backend runs it)."""
     from ..ir.meta import format_type
     from ..ir.printer import assign_names
     plan = getattr(graph, "fusion", None)
@@ -474,6 +475,8 @@ def format_groups(graph, why=False):
         outs = ", ".join(names[v] for v in g.outputs)
         loops = f" {g.loops()}" if g.kind in FUSIBLE else ""
         lines.append(f"group {g.id} {g.kind} {_fmt(g.shape)}{loops}: ({ins}) -> ({outs})")
+        if runs_as is not None:
+            lines.append(f"    # runs as: {runs_as(g)}")
         for n in g.nodes:
             args = ", ".join(names[v] for v in n.inputs)
             cls = f"  # {g.klass[n]}" if g.kind == "reduction" else ""

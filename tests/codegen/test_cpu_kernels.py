@@ -247,3 +247,28 @@ def test_dataloader_workers_after_the_parent_ran_a_parallel_kernel(sync, monkeyp
     loader = ember.utils.data.DataLoader(_Squares(f, x), batch_size=2, num_workers=2)
     got = [float(v) for batch in loader for v in batch]
     np.testing.assert_allclose(got, [ref + i for i in range(4)], rtol=1e-5)
+
+
+def test_large_eager_op_runs_its_one_op_kernel(monkeypatch):
+    from ember.frontend import eager_kernels
+    monkeypatch.setenv("EMBER_KERNELS_SYNC", "1")
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((512, 600)).astype(np.float32)       # >= eager MIN_ELEMENTS
+    x = ember.tensor(a)
+    got = x.sigmoid().numpy()                  # a composite rule: a kernel wins over 4 passes
+    entry = [e for k, e in eager_kernels._cache.items() if k[0].name == "sigmoid" and e]
+    assert entry and entry[0][0].launches >= 1
+    _close(got, 1 / (1 + np.exp(-a.astype(np.float64))))
+    y = ember.tensor(a.T.copy()).t()           # strided operand: an N-d kernel through strides
+    _close(y.sigmoid().numpy(), 1 / (1 + np.exp(-a.astype(np.float64))))
+    x.exp()                                    # one SIMD ufunc in NumPy: stays NumPy
+    assert all(e is False for k, e in eager_kernels._cache.items() if k[0].name == "exp")
+
+
+def test_fused_stage_says_how_each_group_runs(monkeypatch):
+    from ember.passes.fusion import format_groups
+    monkeypatch.setenv("EMBER_COMPILE_CACHE", "0")
+    c = ember.compile(lambda x, y: (F.softmax(x, -1), y.sum(0) * 2))
+    c(ember.tensor(np.ones((200, 160), np.float32)), ember.tensor(np.ones((3, 4), np.float32)))
+    text = format_groups(c.variants[-1].graph, runs_as=cpu_kernels.runs_as)
+    assert "runs as: CPU kernel k" in text and "runs as: NumPy statements (fewer than" in text
