@@ -6,7 +6,9 @@ machine noise hits both alike, and reported as a ratio ember / torch (< 1 means 
 
 Every benchmark that imports this module accepts ``--busy``: one extra CPU-spinning process per
 core runs for the benchmark's lifetime (``benchmarks/busy.py``), so its ratios under load can be
-compared with quiet ones.  Tables then say "busy" next to the machine.
+compared with quiet ones.  Tables then say "busy" next to the machine.  ``--threads N`` pins
+BLAS, OpenMP, ember's pool and PyTorch to N threads; ``--cpu-time`` times process CPU time
+instead of the wall clock (see ``clock`` below).
 """
 from __future__ import annotations
 
@@ -19,6 +21,12 @@ from dataclasses import dataclass
 from benchmarks import busy
 
 busy.from_argv()   # --busy: the spinners start before any timing (and before NumPy's threads)
+
+# --cpu-time: time with this process's CPU time instead of the wall clock.  On a machine shared
+# with other jobs (load average far above the core count) wall-clock ratios mostly measure the
+# scheduler; CPU time measures the work.  Use it with --threads 1: other threads' spinning
+# would count too.
+clock = time.process_time if "--cpu-time" in __import__("sys").argv else time.perf_counter
 
 
 @dataclass
@@ -42,10 +50,10 @@ class Row:
 def _loop_count(fn, budget=0.05):
     n = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t0
+        dt = clock() - t0
         if dt >= budget / 4 or n >= 1 << 22:
             return max(1, int(n * budget / max(dt, 1e-9)))
         n *= 4
@@ -54,10 +62,10 @@ def _loop_count(fn, budget=0.05):
 def time_per_call(fn, number):
     gc.disable()
     try:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(number):
             fn()
-        return (time.perf_counter() - t0) / number
+        return (clock() - t0) / number
     finally:
         gc.enable()
 
@@ -91,6 +99,7 @@ def machine():
     import os
     load = "load average %.2f %.2f %.2f" % os.getloadavg()
     spin = f", --busy: {busy.active()} spinning processes" if busy.active() else ""
+    spin += ", process CPU time (--cpu-time)" if clock is time.process_time else ""
     return f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} " \
            f"{platform.python_version()}, {load}{spin}"
 
@@ -144,13 +153,13 @@ def interleaved(name, ember_fn, torch_fn, target, steps=30, warmup=3):
             torch_fn()
     e, t = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0 = clock()
         ember_fn()
-        e.append(time.perf_counter() - t0)
+        e.append(clock() - t0)
         if torch_fn:
-            t0 = time.perf_counter()
+            t0 = clock()
             torch_fn()
-            t.append(time.perf_counter() - t0)
+            t.append(clock() - t0)
     return Row(name, statistics.median(e), statistics.median(t) if t else None, target)
 
 

@@ -41,7 +41,7 @@ class Fused:
     """
 
     def __init__(self, name, forward, backward, composite, n_outputs=1, saves_output=False):
-        self.__name__ = name          # FunctionNode.name() -> "<name>Backward"
+        self.__name__ = name          # the node's name: "<name>Backward0", PyTorch's where it has one
         self.forward = forward
         self.np_backward = backward
         self.composite = composite
@@ -72,7 +72,7 @@ class Fused:
         if self.saves_output:
             watched += results
         ctx.watched = [(t, _root(t)._ver) for t in watched]
-        node = FunctionNode()
+        node = FusedNode()
         node.fn, node.ctx = self, ctx
         node.next = tuple(None if t is None else
                           (t._grad_fn, t._out_idx) if t._grad_fn is not None else
@@ -121,6 +121,17 @@ class Fused:
 
 
 _RELEASED = object()
+
+
+class FusedNode(FunctionNode):
+    """A fused op's node: named like PyTorch's node for the same op (``SoftmaxBackward0``)."""
+    __slots__ = ()
+
+    def name(self):
+        return self.fn.__name__ + "Backward0"
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
 
 
 class _Ctx:

@@ -276,7 +276,7 @@ def _cross_entropy(input, target, ignore_index, reduction):
     return nll_loss(log_softmax(input, 1), target, None, None, ignore_index, None, reduction)
 
 
-_fused_cross_entropy = Fused("CrossEntropyLoss", M.cross_entropy_forward,
+_fused_cross_entropy = Fused("NllLoss", M.cross_entropy_forward,
                              M.cross_entropy_backward, _cross_entropy)
 
 
