@@ -152,6 +152,11 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, mem
     """to(dtype), to(device), to(device, dtype), to(other), with keyword forms.  A move between
     devices is a differentiable copy; ``non_blocking`` leaves a copy from pinned memory in flight
     on the current stream."""
+    flags = [a for a in args if isinstance(a, bool)]   # to(dtype, non_blocking, copy)
+    args = [a for a in args if not isinstance(a, bool)]
+    if flags:
+        non_blocking = flags[0]
+        copy = flags[1] if len(flags) > 1 else copy
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
@@ -221,6 +226,7 @@ def _install_extra():
         fn = next(getattr(m, name) for m in modules if hasattr(m, name))
         setattr(Tensor, name, fn)
     Tensor.trace = F.trace
+    Tensor.narrow_copy = shape_extra.narrow_copy
     Tensor.polygamma = lambda self, n: math_extra.polygamma(n, self)
     Tensor.polygamma_ = lambda self, n: inplace.write(self, math_extra.polygamma(n, self))
     for name in _EXTRA_INPLACE:

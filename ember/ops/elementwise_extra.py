@@ -106,8 +106,10 @@ def _copysign_vjp(g, out, a, b):
 
 COPYSIGN = binary("copysign", np.copysign, _copysign_vjp, "libdevice.copysign({0}, {1})",
                   saves_output=True)
-NEXTAFTER = binary("nextafter", np.nextafter, None, "libdevice.nextafter({0}, {1})",
-                   differentiable=False)
+# the step to the next float is treated as a constant: gradient 1 for a, 0 for b (torch's rule)
+NEXTAFTER = binary("nextafter", np.nextafter,
+                   lambda g, out, a, b: (g, g.new_zeros(tuple(g.shape))),
+                   "libdevice.nextafter({0}, {1})", saves_inputs=False)
 GCD = binary("gcd", np.gcd, None, "gcd", differentiable=False)
 LCM = binary("lcm", np.lcm, None, "lcm", differentiable=False)
 
