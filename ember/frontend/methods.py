@@ -226,6 +226,9 @@ def _install_extra():
         fn = next(getattr(m, name) for m in modules if hasattr(m, name))
         setattr(Tensor, name, fn)
     Tensor.trace = F.trace
+    Tensor.nonzero_static = blas_extra.nonzero_static
+    for name in ("squeeze", "unsqueeze", "transpose", "t", "swapaxes", "swapdims"):
+        setattr(Tensor, name + "_", _metadata_inplace(getattr(Tensor, name), name + "_"))
     Tensor.narrow_copy = shape_extra.narrow_copy
     Tensor.polygamma = lambda self, n: math_extra.polygamma(n, self)
     Tensor.polygamma_ = lambda self, n: inplace.write(self, math_extra.polygamma(n, self))
@@ -246,6 +249,24 @@ def _install_extra():
         setattr(Tensor, name, getattr(random_extra, name))
     Tensor.softmax = lambda self, dim, dtype=None: math_extra.softmax(self, dim, dtype)
     Tensor.log_softmax = lambda self, dim, dtype=None: math_extra.log_softmax(self, dim, dtype)
+
+
+def _metadata_inplace(fn, name):
+    """x.t_(), x.squeeze_(...): x itself becomes the view (its shape changes, the values do not;
+    the view's autograd link, if any, comes along)."""
+    def op(self, *args, **kwargs):
+        inplace.check_leaf(self)
+        out = fn(self, *args, **kwargs)
+        # self keeps its own storage links (out is a view *of self*: copying those would make
+        # self its own base)
+        keep = {k: self.__dict__[k] for k in ("_base", "_view_src") if k in self.__dict__}
+        self.__dict__.update(out.__dict__)
+        for k in ("_base", "_view_src"):
+            self.__dict__.pop(k, None)
+        self.__dict__.update(keep)
+        return self
+    op.__name__ = name
+    return op
 
 
 def _fill_diagonal_(self, fill_value, wrap=False):
