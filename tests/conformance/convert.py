@@ -89,6 +89,19 @@ def to_ember(obj, leaves):
     return obj
 
 
+def by_unique_name(items, name_of):
+    """{name: item}; a repeated name gets '#2', '#3' ... (a few database entries share one)."""
+    out = {}
+    for item in items:
+        base = name_of(item)
+        name, k = base, 2
+        while name in out:
+            name = f"{base}#{k}"
+            k += 1
+        out[name] = item
+    return out
+
+
 def flatten(obj):
     """Nested results -> a list of leaves (tensors, numbers, None, strings)."""
     if isinstance(obj, (list, tuple)):

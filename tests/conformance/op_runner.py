@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 import ember
-from .convert import FORWARD_TOL, GRAD_TOL, Unsupported, compare, flatten, same_torch, to_ember
+from .convert import (FORWARD_TOL, GRAD_TOL, Unsupported, by_unique_name, compare, flatten,
+                      same_torch, to_ember)
 
 FULL = os.environ.get("EMBER_CONFORMANCE", "") == "full"
 # the sampled run (CI): 3 samples in float32 (with gradients), 1 in each other dtype
@@ -436,12 +437,4 @@ def run_entry(op, samples_per_dtype=SAMPLES_PER_DTYPE):
 
 def all_entries():
     from torch.testing._internal.common_methods_invocations import op_db
-    out = {}
-    for op in op_db:
-        name = entry_name(op)
-        k = 2
-        while name in out:  # a few entries share a name (two `normal` variants...)
-            name = f"{entry_name(op)}#{k}"
-            k += 1
-        out[name] = op
-    return out
+    return by_unique_name(op_db, entry_name)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 import ember
-from .convert import Unsupported, compare, to_ember
+from .convert import Unsupported, by_unique_name, compare, to_ember
 from .op_runner import _err
 
 STEPS = 4
@@ -136,20 +136,14 @@ def _closer_than_torch_f64(info, config, arrays, steps, e_params, t_params):
 def all_entries():
     """{'Adam.default': (info, config), ...} over every CPU float32 config."""
     from torch.testing._internal.common_optimizers import optim_db
-    out = {}
+    pairs = []
     for info in optim_db:
         try:
             configs = info.optim_inputs_func(device="cpu", dtype=torch.float32)
         except Exception:
             continue
-        for config in configs:
-            base = f"{info.optim_cls.__name__}.{config.desc}"
-            name, k = base, 2
-            while name in out:
-                name = f"{base}#{k}"
-                k += 1
-            out[name] = (info, config)
-    return out
+        pairs.extend((info, config) for config in configs)
+    return by_unique_name(pairs, lambda p: f"{p[0].optim_cls.__name__}.{p[1].desc}")
 
 
 def run_entry(entry):
