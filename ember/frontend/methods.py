@@ -206,14 +206,14 @@ unsafe_chunk select_scatter slice_scatter diagonal_scatter cross sum_to_size dia
 adjoint
 cummax cummin logcumsumexp quantile nanquantile mode nanmedian cov corrcoef histc
 index_copy scatter_reduce put masked_scatter isin index_reduce
-addmv addbmm addr vdot frexp unique_consecutive renorm histogram
+addmv addbmm addr vdot frexp unique_consecutive renorm histogram igamma igammac
 """.split()
 
 _EXTRA_INPLACE = """
 asin acos atan asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh erfc erfinv lgamma
 digamma mvlgamma logaddexp hypot copysign nextafter gcd lcm bitwise_left_shift
 bitwise_right_shift xlogy logit sinc deg2rad rad2deg heaviside ldexp index_copy scatter_reduce
-put masked_scatter index_reduce i0 addmv addbmm addr renorm arctan2 float_power cumsum cumprod sgn fix negative not_equal less
+put masked_scatter index_reduce igamma igammac i0 addmv addbmm addr renorm arctan2 float_power cumsum cumprod sgn fix negative not_equal less
 less_equal greater greater_equal multiply subtract true_divide fmax fmin addmm baddbmm bitwise_not
 conj_physical cosh sinh
 """.split()

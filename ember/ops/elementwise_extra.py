@@ -15,7 +15,7 @@ from .registry import Meta, define, fail
 
 __all__ = ["ASIN", "ACOS", "ATAN", "ASINH", "ACOSH", "ATANH", "ERFC", "ERFINV", "POLYGAMMA",
            "LGAMMA", "LOGADDEXP", "LOGADDEXP2", "HYPOT", "COPYSIGN", "NEXTAFTER", "GCD", "LCM",
-           "BITWISE_LEFT_SHIFT", "BITWISE_RIGHT_SHIFT"]
+           "BITWISE_LEFT_SHIFT", "BITWISE_RIGHT_SHIFT", "IGAMMA", "IGAMMAC"]
 
 
 def _quiet(fn):
@@ -132,3 +132,25 @@ BITWISE_LEFT_SHIFT = binary("bitwise_left_shift",
 BITWISE_RIGHT_SHIFT = binary("bitwise_right_shift",
                              _shift(np.right_shift, lambda a: np.where(a < 0, -1, 0)), None,
                              "{0} >> {1}", differentiable=False)
+
+
+# --- regularized incomplete gamma functions ---------------------------------------------------
+def _scipy2(name):
+    def f(a, x):
+        import scipy.special as sp
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.asarray(getattr(sp, name)(a, x)).astype(a.dtype, copy=False)
+    return f
+
+
+def _igamma_dx(a, x):
+    # d/dx P(a, x) = x^(a-1) e^-x / Gamma(a), in logs to stay finite
+    return ((a - 1) * x.log() - x - LGAMMA(a)).exp()
+
+
+# like torch, only x (the second operand) has a gradient; a's is not implemented (None)
+IGAMMA = binary("igamma", _scipy2("gammainc"), lambda g, out, a, x: (None, g * _igamma_dx(a, x)),
+                "igamma")
+IGAMMAC = binary("igammac", _scipy2("gammaincc"),
+                 lambda g, out, a, x: (None, -(g * _igamma_dx(a, x))), "igammac")
+
