@@ -50,9 +50,11 @@ def frexp(input):
     from .creation import tensor
     if input.dtype.category != dt.FLOAT:
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    m, e = np.frexp(np.asarray(input._host()))
-    return _Frexp(tensor(m, dtype=input.dtype, device=input.device),
-                  tensor(e.astype(np.int32), device=input.device))
+    _, e = np.frexp(np.asarray(input._host()))
+    exponent = tensor(e.astype(np.int32), device=input.device)
+    # mantissa = x * 2^-e with e a constant: exact (a power of two), and differentiable
+    scale = tensor(np.ldexp(np.ones_like(e, dtype=input.dtype.np), -e), device=input.device)
+    return _Frexp(input * scale, exponent)
 
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):

@@ -9,7 +9,7 @@ from .dispatch import bind
 from .indexing import _check_index, _to_int64, index_put, nonzero, scatter_add
 from .tensor import Tensor, _dim
 
-__all__ = ["index_copy", "scatter_reduce", "put", "masked_scatter", "isin"]
+__all__ = ["index_copy", "scatter_reduce", "put", "masked_scatter", "isin", "index_reduce"]
 
 
 def index_copy(input, dim, index, source):
@@ -95,8 +95,20 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
             w_src = (1.0 / np.where(n == 0, 1, n)).reshape(-1)[flat_target.reshape(-1)].reshape(
                 idx.shape)
         elif reduce == "prod":
-            w_in = np.where(a == 0, 0, out_flat / a)
-            w_src = np.where(s == 0, 0, s_target / s)
+            # d(prod)/dx = prod / x, or for a zero x the product of the others (0 if another
+            # member of its group is zero too)
+            tgt = flat_target.reshape(-1)
+            nz = (np.where(hit, np.where(a == 0, 1, a), 1) if include_self else
+                  np.ones_like(a)).reshape(-1).astype(np.float64)
+            zc = ((a == 0) & hit).reshape(-1).astype(np.int64) if include_self else \
+                np.zeros(a.size, np.int64)
+            np.multiply.at(nz, tgt, np.where(s == 0, 1, s).reshape(-1))
+            np.add.at(zc, tgt, (s == 0).reshape(-1).astype(np.int64))
+            nz, zc = nz.reshape(a.shape), zc.reshape(a.shape)
+            w_in = np.where(a == 0, np.where(zc == 1, nz, 0), out_flat / a)
+            nz_s = nz.reshape(-1)[tgt].reshape(idx.shape)
+            zc_s = zc.reshape(-1)[tgt].reshape(idx.shape)
+            w_src = np.where(s == 0, np.where(zc_s == 1, nz_s, 0), s_target / s)
         else:
             ties = np.zeros(a.size)
             np.add.at(ties, flat_target.reshape(-1), (s == s_target).reshape(-1).astype(float))
@@ -149,3 +161,18 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     dev = elements.device if isinstance(elements, Tensor) else test_elements.device
     return tensor(np.asarray(out), dtype=dt.bool_, device=dev)
 
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """scatter_reduce with one index per slice of source along dim (torch.index_reduce)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    if input.ndim == 0:
+        return index_reduce(input.reshape(1), 0, index.reshape(-1), source.reshape(1), reduce,
+                            include_self=include_self).reshape(())
+    d = _dim(dim, input.ndim)
+    shape = [1] * source.ndim
+    shape[d] = -1
+    idx = index.reshape(tuple(shape)).expand(tuple(source.shape))
+    return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)

@@ -21,7 +21,7 @@ __all__ = ["asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin", "arccos"
            "bitwise_left_shift", "bitwise_right_shift", "xlogy", "logit", "sinc", "deg2rad",
            "rad2deg", "heaviside", "signbit", "isposinf", "isneginf", "isreal", "ldexp", "rsub",
            "softmax", "log_softmax", "real", "conj", "conj_physical", "resolve_conj",
-           "resolve_neg", "angle", "i0"]
+           "resolve_neg", "angle", "i0", "igamma", "igammac"]
 
 asin = arcsin = _unary(P.ASIN)
 acos = arccos = _unary(P.ACOS)
@@ -51,7 +51,18 @@ def mvlgamma(input, p):
     return out
 
 
-_FLOAT_RESULT.update({P.LOGADDEXP, P.LOGADDEXP2, P.HYPOT, P.COPYSIGN, P.NEXTAFTER})
+_FLOAT_RESULT.update({P.LOGADDEXP, P.LOGADDEXP2, P.HYPOT, P.COPYSIGN, P.NEXTAFTER, P.IGAMMA,
+                      P.IGAMMAC})
+
+
+def igamma(input, other):
+    """The regularized lower incomplete gamma function P(input, other)."""
+    return binary(P.IGAMMA, input, other)
+
+
+def igammac(input, other):
+    """The regularized upper incomplete gamma function Q(input, other) = 1 - P."""
+    return binary(P.IGAMMAC, input, other)
 
 
 def logaddexp(input, other):

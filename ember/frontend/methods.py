@@ -152,6 +152,11 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, mem
     """to(dtype), to(device), to(device, dtype), to(other), with keyword forms.  A move between
     devices is a differentiable copy; ``non_blocking`` leaves a copy from pinned memory in flight
     on the current stream."""
+    flags = [a for a in args if isinstance(a, bool)]   # to(dtype, non_blocking, copy)
+    args = [a for a in args if not isinstance(a, bool)]
+    if flags:
+        non_blocking = flags[0]
+        copy = flags[1] if len(flags) > 1 else copy
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
@@ -200,15 +205,15 @@ rot90 diff kron repeat_interleave unfold hsplit vsplit dsplit split_with_sizes u
 unsafe_chunk select_scatter slice_scatter diagonal_scatter cross sum_to_size diagflat
 adjoint
 cummax cummin logcumsumexp quantile nanquantile mode nanmedian cov corrcoef histc
-index_copy scatter_reduce put masked_scatter isin
-addmv addbmm addr vdot frexp unique_consecutive renorm histogram
+index_copy scatter_reduce put masked_scatter isin index_reduce
+addmv addbmm addr vdot frexp unique_consecutive renorm histogram igamma igammac
 """.split()
 
 _EXTRA_INPLACE = """
 asin acos atan asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh erfc erfinv lgamma
 digamma mvlgamma logaddexp hypot copysign nextafter gcd lcm bitwise_left_shift
 bitwise_right_shift xlogy logit sinc deg2rad rad2deg heaviside ldexp index_copy scatter_reduce
-put masked_scatter i0 addmv addbmm addr renorm arctan2 float_power cumsum cumprod sgn fix negative not_equal less
+put masked_scatter index_reduce igamma igammac i0 addmv addbmm addr renorm arctan2 float_power cumsum cumprod sgn fix negative not_equal less
 less_equal greater greater_equal multiply subtract true_divide fmax fmin addmm baddbmm bitwise_not
 conj_physical cosh sinh
 """.split()
@@ -221,6 +226,10 @@ def _install_extra():
         fn = next(getattr(m, name) for m in modules if hasattr(m, name))
         setattr(Tensor, name, fn)
     Tensor.trace = F.trace
+    Tensor.nonzero_static = blas_extra.nonzero_static
+    for name in ("squeeze", "unsqueeze", "transpose", "t", "swapaxes", "swapdims"):
+        setattr(Tensor, name + "_", _metadata_inplace(getattr(Tensor, name), name + "_"))
+    Tensor.narrow_copy = shape_extra.narrow_copy
     Tensor.polygamma = lambda self, n: math_extra.polygamma(n, self)
     Tensor.polygamma_ = lambda self, n: inplace.write(self, math_extra.polygamma(n, self))
     for name in _EXTRA_INPLACE:
@@ -240,6 +249,24 @@ def _install_extra():
         setattr(Tensor, name, getattr(random_extra, name))
     Tensor.softmax = lambda self, dim, dtype=None: math_extra.softmax(self, dim, dtype)
     Tensor.log_softmax = lambda self, dim, dtype=None: math_extra.log_softmax(self, dim, dtype)
+
+
+def _metadata_inplace(fn, name):
+    """x.t_(), x.squeeze_(...): x itself becomes the view (its shape changes, the values do not;
+    the view's autograd link, if any, comes along)."""
+    def op(self, *args, **kwargs):
+        inplace.check_leaf(self)
+        out = fn(self, *args, **kwargs)
+        # self keeps its own storage links (out is a view *of self*: copying those would make
+        # self its own base)
+        keep = {k: self.__dict__[k] for k in ("_base", "_view_src") if k in self.__dict__}
+        self.__dict__.update(out.__dict__)
+        for k in ("_base", "_view_src"):
+            self.__dict__.pop(k, None)
+        self.__dict__.update(keep)
+        return self
+    op.__name__ = name
+    return op
 
 
 def _fill_diagonal_(self, fill_value, wrap=False):

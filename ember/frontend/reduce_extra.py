@@ -10,9 +10,9 @@ import numpy as np
 
 from .. import dtypes as dt
 from . import shape_ops as S
-from .functional import (exp, float_input, isnan, log, logical_not, sqrt, sum, to_dtype, where)
+from .functional import float_input, isnan, logical_not, sqrt, sum, to_dtype, where
 from .indexing import gather, sort
-from .reductions import amax, cumsum, mean
+from .reductions import cumsum, mean
 from .tensor import Tensor, _dim
 
 __all__ = ["cummax", "cummin", "logcumsumexp", "quantile", "nanquantile", "mode", "nanmedian",
@@ -54,15 +54,20 @@ cummin = _cum_extreme("cummin", np.less)
 
 
 def logcumsumexp(input, dim):
+    """A Hillis-Steele scan of logaddexp: log2(n) steps, each exact to rounding, so early
+    elements far below the row's maximum keep their precision (no global shift)."""
+    from .math_extra import logaddexp
     x = float_input(input)
     if x.ndim == 0:
         return x.clone()
     d = _dim(dim, x.ndim)
-    if x.shape[d] == 0:
-        return x.clone()
-    m = amax(x, d, keepdim=True).detach()
-    m = where(m.isinf(), 0.0, m)
-    return log(cumsum(exp(x - m), d)) + m
+    n, k = x.shape[d], 1
+    while k < n:
+        shape = tuple(k if i == d else s for i, s in enumerate(x.shape))
+        pad = x.new_full(shape, -math.inf)
+        x = logaddexp(x, S.cat([pad, S.narrow(x, d, 0, n - k)], d))
+        k *= 2
+    return x
 
 
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):

@@ -459,12 +459,19 @@ def column_stack(tensors):
     return hstack([x.reshape(-1, 1) if x.ndim <= 1 else x for x in tensors])
 
 
-def atleast_1d(x):
-    return reshape(x, 1) if x.ndim == 0 else x
+def _each(fn, tensors):
+    """atleast_*d(x), atleast_*d(x, y), atleast_*d([x, y]): a tuple for several tensors."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(fn(t) for t in tensors[0])
+    return fn(tensors[0]) if len(tensors) == 1 else tuple(fn(t) for t in tensors)
 
 
-def atleast_2d(x):
-    return reshape(x, 1, -1) if x.ndim < 2 else x
+def atleast_1d(*tensors):
+    return _each(lambda x: reshape(x, 1) if x.ndim == 0 else x, tensors)
+
+
+def atleast_2d(*tensors):
+    return _each(lambda x: reshape(x, 1, -1) if x.ndim < 2 else x, tensors)
 
 
 def _tri_mask(x, diagonal, upper):

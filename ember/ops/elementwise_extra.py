@@ -16,7 +16,7 @@ from .registry import HOST, Meta, define, fail
 
 __all__ = ["ASIN", "ACOS", "ATAN", "ASINH", "ACOSH", "ATANH", "ERFC", "ERFINV", "POLYGAMMA",
            "LGAMMA", "LOGADDEXP", "LOGADDEXP2", "HYPOT", "COPYSIGN", "NEXTAFTER", "GCD", "LCM",
-           "BITWISE_LEFT_SHIFT", "BITWISE_RIGHT_SHIFT"]
+           "BITWISE_LEFT_SHIFT", "BITWISE_RIGHT_SHIFT", "IGAMMA", "IGAMMAC"]
 
 
 def _quiet(fn):
@@ -42,10 +42,11 @@ def _host_unary(name, np_fn, vjp, triton=None, saves_output=False):
                   triton=HOST, saves_output=saves_output, saves_inputs=not saves_output)
 
 
-def _host_binary(name, np_fn):
-    """A non-differentiable binary primitive without a scalar rule (see _host_unary)."""
-    return define(name, family="special", infer=_infer_binary(name), numpy=np_fn, vjp=None,
-                  triton=HOST, differentiable=False)
+def _host_binary(name, np_fn, vjp=None, saves_inputs=True):
+    """A binary primitive without a scalar rule (see _host_unary); differentiable when it has a
+    vjp."""
+    return define(name, family="special", infer=_infer_binary(name), numpy=np_fn, vjp=vjp,
+                  triton=HOST, differentiable=vjp is not None, saves_inputs=saves_inputs)
 
 
 # --- inverse trigonometric / hyperbolic -------------------------------------------------------
@@ -129,7 +130,9 @@ def _copysign_vjp(g, out, a, b):
 
 COPYSIGN = binary("copysign", np.copysign, _copysign_vjp, "libdevice.copysign({0}, {1})",
                   saves_output=True, scalar=S.copysign)
-NEXTAFTER = _host_binary("nextafter", np.nextafter)
+# the step to the next float is treated as a constant: gradient 1 for a, 0 for b (torch's rule)
+NEXTAFTER = _host_binary("nextafter", np.nextafter,
+                         lambda g, out, a, b: (g, g.new_zeros(tuple(g.shape))), saves_inputs=False)
 GCD = _host_binary("gcd", np.gcd)
 LCM = _host_binary("lcm", np.lcm)
 
@@ -150,3 +153,25 @@ BITWISE_LEFT_SHIFT = _host_binary("bitwise_left_shift",
                                   _shift(np.left_shift, lambda a: np.zeros_like(a)))
 BITWISE_RIGHT_SHIFT = _host_binary("bitwise_right_shift",
                                    _shift(np.right_shift, lambda a: np.where(a < 0, -1, 0)))
+
+
+# --- regularized incomplete gamma functions ---------------------------------------------------
+def _scipy2(name):
+    def f(a, x):
+        import scipy.special as sp
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.asarray(getattr(sp, name)(a, x)).astype(a.dtype, copy=False)
+    return f
+
+
+def _igamma_dx(a, x):
+    # d/dx P(a, x) = x^(a-1) e^-x / Gamma(a), in logs to stay finite
+    return ((a - 1) * x.log() - x - LGAMMA(a)).exp()
+
+
+# like torch, only x (the second operand) has a gradient; a's is not implemented (None)
+IGAMMA = _host_binary("igamma", _scipy2("gammainc"),
+                      lambda g, out, a, x: (None, g * _igamma_dx(a, x)))
+IGAMMAC = _host_binary("igammac", _scipy2("gammaincc"),
+                       lambda g, out, a, x: (None, -(g * _igamma_dx(a, x))))
+

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 import ember
-from .convert import FORWARD_TOL, GRAD_TOL, Unsupported, compare, flatten, same_torch, to_ember
+from .convert import (FORWARD_TOL, GRAD_TOL, Unsupported, by_unique_name, compare, flatten,
+                      same_torch, to_ember)
 from .op_runner import FULL, _err, _random_stats_agree, pick
 
 SAMPLES_PER_DTYPE = None if FULL else 3
@@ -145,11 +146,4 @@ def run_entry(info, samples_per_dtype=SAMPLES_PER_DTYPE):
 
 def all_entries():
     from torch.testing._internal.common_modules import module_db
-    out = {}
-    for info in module_db:
-        name, k = info.name, 2
-        while name in out:
-            name = f"{info.name}#{k}"
-            k += 1
-        out[name] = info
-    return out
+    return by_unique_name(module_db, lambda info: info.name)

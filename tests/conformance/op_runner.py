@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 import ember
-from .convert import FORWARD_TOL, GRAD_TOL, Unsupported, compare, flatten, same_torch, to_ember
+from .convert import (FORWARD_TOL, GRAD_TOL, Unsupported, by_unique_name, compare, flatten,
+                      same_torch, to_ember)
 
 FULL = os.environ.get("EMBER_CONFORMANCE", "") == "full"
 # the sampled run (CI): 3 samples in float32 (with gradients), 1 in each other dtype
@@ -135,12 +136,24 @@ def _random_stats_agree(e_out, t_out):
         b = t.detach().double().numpy().ravel()
         if not (np.isfinite(a).all() and np.isfinite(b).all()):
             continue
-        sd = max(b.std(), a.std(), 1e-12)
-        if abs(a.mean() - b.mean()) > 6 * sd / np.sqrt(len(b)) + 0.05 * sd + 1e-6:
-            return f"random output: mean {a.mean():.4g}, torch {b.mean():.4g}"
-        if not (0.5 * b.std() - 1e-6 <= a.std() <= 2 * b.std() + 1e-6):
-            return f"random output: std {a.std():.4g}, torch {b.std():.4g}"
+        if not (_moments_agree(a, b) or _quartiles_agree(a, b)):
+            return (f"random output: mean/std {a.mean():.4g}/{a.std():.4g}, torch "
+                    f"{b.mean():.4g}/{b.std():.4g}; median {np.median(a):.4g}, torch "
+                    f"{np.median(b):.4g}")
     return None
+
+
+def _moments_agree(a, b):
+    sd = max(b.std(), a.std(), 1e-12)
+    return (abs(a.mean() - b.mean()) <= 6 * sd / np.sqrt(len(b)) + 0.05 * sd + 1e-6
+            and 0.5 * b.std() - 1e-6 <= a.std() <= 2 * b.std() + 1e-6)
+
+
+def _quartiles_agree(a, b):
+    """Robust to heavy tails (Cauchy): the quartiles agree within half the interquartile range."""
+    qa, qb = np.percentile(a, [25, 50, 75]), np.percentile(b, [25, 50, 75])
+    spread = max(qb[2] - qb[0], 1e-6 * (np.ptp(b) + 1e-12))
+    return bool(np.all(np.abs(qa - qb) <= 0.5 * spread))
 
 
 def _grad_pairs(leaves):
@@ -159,12 +172,11 @@ def _check_grad(op, sample, t_out, e_out, leaves, dtype, rng):
         e_res = flatten(e_out)
     if len(e_res) != len(t_res):
         return f"grad: {len(e_res)} outputs after processing, torch {len(t_res)}"
-    t_outs, e_outs, t_cots, e_cots = [], [], [], []
-    for t, e in zip(t_res, e_res):
+    t_outs, e_outs, t_cots, e_cots, picked = [], [], [], [], []
+    for pos, (t, e) in enumerate(zip(t_res, e_res)):
         if not (isinstance(t, torch.Tensor) and t.requires_grad and t.dtype.is_floating_point):
             continue
-        if not isinstance(e, ember.Tensor) or not e.requires_grad:
-            return "grad: ember's output does not require grad (torch's does)"
+        picked.append(pos)
         cot = rng.standard_normal(tuple(t.shape))
         t_outs.append(t)
         e_outs.append(e)
@@ -174,7 +186,12 @@ def _check_grad(op, sample, t_out, e_out, leaves, dtype, rng):
         return None
     t_in = [t for t, _ in pairs]
     e_in = [e for _, e in pairs]
-    t_grads = torch.autograd.grad(t_outs, t_in, t_cots, allow_unused=True)
+    try:
+        t_grads = torch.autograd.grad(t_outs, t_in, t_cots, allow_unused=True)
+    except Exception:  # torch has no derivative here either ("not implemented"): nothing to match
+        return None
+    if any(not isinstance(e, ember.Tensor) or not e.requires_grad for e in e_outs):
+        return "grad: ember's output does not require grad (torch's does)"
     try:
         e_grads = ember.autograd.grad(e_outs, e_in, e_cots, allow_unused=True)
     except Exception as ex:
@@ -182,7 +199,65 @@ def _check_grad(op, sample, t_out, e_out, leaves, dtype, rng):
     t_grads = [g if g is not None else torch.zeros_like(t) for g, t in zip(t_grads, t_in)]
     e_grads = [g if g is not None else ember.zeros(tuple(e.shape), dtype=e.dtype)
                for g, e in zip(e_grads, e_in)]
-    return compare(e_grads, t_grads, GRAD_TOL.get(dtype, (1e-3, 1e-4)), "grad", check_dtype=False)
+    reason = compare(e_grads, t_grads, GRAD_TOL.get(dtype, (1e-3, 1e-4)), "grad",
+                     check_dtype=False)
+    if reason and dtype is torch.float32 and "values differ" in reason:
+        def f64_grads():
+            up = {}
+            args = _upcast((sample.input, *sample.args), up)
+            out = flatten(proc(_call(op, args, _upcast(sample.kwargs, up))))
+            outs = [out[i] for i in picked]
+            ins = [up[id(t)] for t in t_in]
+            cots = [c.double() for c in t_cots]
+            gs = torch.autograd.grad(outs, ins, cots, allow_unused=True)
+            return [g if g is not None else torch.zeros_like(t) for g, t in zip(gs, ins)]
+        if _closer_than_torch(e_grads, t_grads, f64_grads):
+            return None
+    return reason
+
+
+def _upcast(obj, seen):
+    """torch float32 tensors -> float64 copies (leaves keep requires_grad; `seen` maps ids)."""
+    if isinstance(obj, torch.Tensor):
+        if id(obj) not in seen:
+            t = obj.detach().double() if obj.dtype is torch.float32 else obj.detach().clone()
+            seen[id(obj)] = t.requires_grad_(obj.requires_grad) if t.is_floating_point() else t
+        return seen[id(obj)]
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+        return type(obj)(_upcast(v, seen) for v in obj)
+    if isinstance(obj, dict):
+        return {k: _upcast(v, seen) for k, v in obj.items()}
+    if obj is torch.float32:
+        return torch.float64
+    return obj
+
+
+def _closer_than_torch(e_res, t_res, reference):
+    """PyTorch's float32 numerics are not the truth: ember passes where it is at least as close to
+    torch's float64 result as torch's float32 result is (plus float32 rounding)."""
+    try:
+        ref = flatten(reference())
+    except Exception:
+        return False
+    es, ts = flatten(e_res), flatten(t_res)
+    if len(ref) != len(es):
+        return False
+    for e, t, r in zip(es, ts, ref):
+        if not isinstance(r, torch.Tensor):
+            continue
+        if not isinstance(e, ember.Tensor) or not r.is_floating_point():
+            return False
+        rv = r.detach().double().numpy()
+        ev = np.asarray(e.detach()._data, np.float64)
+        tv = t.detach().double().numpy()
+        if ev.shape != rv.shape:
+            return False
+        slack = 1e-5 + 1e-5 * np.abs(rv)
+        e_err, t_err = np.abs(ev - rv), np.abs(tv - rv)
+        ok = (e_err <= t_err + slack) | (np.isnan(ev) & np.isnan(rv))
+        if not ok.all():
+            return False
+    return True
 
 
 def _run_sample(op, fn, sample, dtype, want_grad, rng):
@@ -209,6 +284,13 @@ def _run_sample(op, fn, sample, dtype, want_grad, rng):
     if "empty" in op.name:  # uninitialized memory: only shapes and dtypes are defined
         return compare(e_out, t_out, (np.inf, np.inf))
     reason = _random_stats_agree(e_out, t_out) if random else compare(e_out, t_out, tol)
+    if reason and not random and dtype is torch.float32 and "values differ" in reason:
+        def f64_out():
+            up = {}
+            with torch.no_grad():
+                return _call(op, _upcast(args, up), _upcast(sample.kwargs, up))
+        if _closer_than_torch(e_out, t_out, f64_out):
+            reason = None
     if reason:
         return reason
     if op.method_variant is not None and getattr(op.method_variant, "__name__", None):
@@ -227,7 +309,8 @@ def _run_sample(op, fn, sample, dtype, want_grad, rng):
                       compare(m_out, t_out, tol, f"method .{name}"))
             if reason:
                 return reason
-    if op.inplace_variant is not None and not sample.broadcasts_input and not random:
+    if op.inplace_variant is not None and not sample.broadcasts_input and not random \
+            and _torch_name(op.inplace_variant):
         reason = _check_inplace(op, sample, dtype, tol)
         if reason:
             return reason
@@ -262,8 +345,23 @@ def _is_deterministic(op, args, kwargs, t_out):
     return same_torch(again, t_out)
 
 
+def _torch_name(fn):
+    return getattr(fn.func if isinstance(fn, functools.partial) else fn, "__name__", None)
+
+
+def _ember_inplace(fn, x):
+    """The ember counterpart of an entry's in-place variant, bound to x."""
+    if isinstance(fn, functools.partial):  # F.relu with inplace=True, ...
+        inner = _resolve_path(ember, "nn.functional." + fn.func.__name__) \
+            if "functional" in (fn.func.__module__ or "") else None
+        return None if inner is None else functools.partial(inner, x, *fn.args, **fn.keywords)
+    if fn.__name__ == "<lambda>":
+        return functools.partial(_on_ember(fn), x)
+    return getattr(x, fn.__name__, None)
+
+
 def _check_inplace(op, sample, dtype, tol):
-    name = op.inplace_variant.__name__
+    name = _torch_name(op.inplace_variant)
     with torch.no_grad():
         x = sample.input.detach().clone() if isinstance(sample.input, torch.Tensor) else None
         if x is None:
@@ -284,10 +382,7 @@ def _check_inplace(op, sample, dtype, tol):
             e_kwargs = to_ember(sample.kwargs, leaves)
         except Unsupported as exc:
             return f"unsupported argument: {exc}"
-        if name == "<lambda>":
-            method = functools.partial(_on_ember(op.inplace_variant), ex)
-        else:
-            method = getattr(ex, name, None)
+        method = _ember_inplace(op.inplace_variant, ex)
         if method is None:
             return f"in-place .{name} is missing"
         try:
@@ -342,12 +437,4 @@ def run_entry(op, samples_per_dtype=SAMPLES_PER_DTYPE):
 
 def all_entries():
     from torch.testing._internal.common_methods_invocations import op_db
-    out = {}
-    for op in op_db:
-        name = entry_name(op)
-        k = 2
-        while name in out:  # a few entries share a name (two `normal` variants...)
-            name = f"{entry_name(op)}#{k}"
-            k += 1
-        out[name] = op
-    return out
+    return by_unique_name(op_db, entry_name)

@@ -16,3 +16,4 @@ from .sampling import *  # noqa: F401,F403,E402
 from .attention import *  # noqa: F401,F403,E402
 from .ctc import *  # noqa: F401,F403,E402
 from .shuffle import *  # noqa: F401,F403,E402
+from .unpool import *  # noqa: F401,F403,E402

@@ -44,8 +44,8 @@ def pdist(input, p=2):
             cols.append(j)
     from ...frontend.creation import tensor
     from ... import dtypes as dt
-    if not rows:
-        return input.new_zeros((0,))
+    if not rows:  # fewer than 2 rows: an empty result, still in the graph (as torch's)
+        return F.norm(input[:0] - input[:0], p, -1)
     a = input[tensor(rows, dtype=dt.int64)]
     b = input[tensor(cols, dtype=dt.int64)]
     return F.norm(a - b, p, -1)
