@@ -5,8 +5,8 @@ from collections import namedtuple
 
 from .. import dtypes as dt
 
-from ..frontend.dispatch import STATE, bind  # noqa: F401  (re-exported for the siblings)
-from ..frontend.functional import expand_to, float_input  # noqa: F401
+from ..frontend.dispatch import bind  # noqa: F401  (re-exported for the siblings)
+from ..frontend.functional import expand_to
 from ..frontend.tensor import Tensor
 from ..ops.linalg_decomp import check_float, check_matrix  # noqa: F401
 from ..shapes import broadcast_shapes

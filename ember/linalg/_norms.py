@@ -37,7 +37,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
                            f"input. Got {dt.legacy_name(x.dtype)}")
     dims = _dims(x, dim)
     p = _ord(ord)
-    if p < 0 or p == _INF:
+    if (p < 0 or p == _INF) and x.ndim:
         for d in dims or range(x.ndim):
             if x.shape[d] == 0:
                 raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty "

@@ -49,8 +49,6 @@ def cross(input, other, *, dim=-1):
     from ..frontend.shape_ops import stack
     from ..shapes import broadcast_shapes
     from .. import dtypes as dt
-    if input.ndim != other.ndim:
-        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions.")
     shape = broadcast_shapes(tuple(input.shape), tuple(other.shape))
     d = dim % len(shape)
     if shape[d] != 3:
@@ -71,15 +69,14 @@ def vecdot(x, y, *, dim=-1):
 def vander(x, *, N=None):
     from ..frontend.shape_ops import cat
     from ..frontend.reductions import cumprod
-    if x.ndim < 1:
+    if N is None and x.ndim < 1:
         raise RuntimeError("linalg.vander: x must have at least one dimension.")
     n = x.shape[-1] if N is None else N
-    if n < 0:
-        raise RuntimeError("N must be non-negative.")
-    x = x.long() if x.dtype.name == "bool" else x
-    ones = x.new_ones(tuple(x.shape) + (1,))
     if n <= 1:
-        return ones[..., :n]
+        raise RuntimeError("N must be greater than 1.")
+    x = x.long() if x.dtype.name == "bool" else x
+    x = x.reshape(1) if x.ndim == 0 else x   # (PyTorch reads a 0-d x as one point)
+    ones = x.new_ones(tuple(x.shape) + (1,))
     # cumulative products, not pow: their gradient at x = 0 is finite
     powers = cumprod(x.unsqueeze(-1).expand(*(tuple(x.shape) + (n - 1,))), -1)
     return cat([ones, powers], -1)

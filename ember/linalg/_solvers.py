@@ -69,13 +69,23 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     return solve_triangular(U, y, upper=True)
 
 
-def pinv(A, *, atol=None, rtol=None, hermitian=False):
-    """Moore-Penrose inverse through the SVD; singular values at or below
-    max(atol, rtol * s_max) are dropped (PyTorch's rule, same default rtol)."""
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
+    """Moore-Penrose inverse through the SVD (the eigendecomposition of the lower triangle when
+    ``hermitian``); singular values at or below max(atol, rtol * s_max) are dropped (PyTorch's
+    rule and default rtol; the legacy positional ``rcond`` is rtol)."""
     check_tensor("linalg.pinv", A)
-    from ._decompositions import svd
+    from ._decompositions import eigh, svd
     from ..frontend.functional import where
     check_float("linalg.pinv", A)
+    if rcond is not None:
+        rtol = rcond
+    if hermitian:
+        w, V = eigh(A)
+        size = w.abs()
+        tol = _tolerance(A, size.amax(-1, keepdim=True) if w.shape[-1] else size, atol, rtol)
+        keep = size > tol
+        w_inv = where(keep, 1 / where(keep, w, 1.0), 0.0)
+        return V @ (w_inv.unsqueeze(-1) * mT(V))
     U, S, Vh = svd(A, full_matrices=False)
     tol = _tolerance(A, S, atol, rtol)
     keep = S > tol

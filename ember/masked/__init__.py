@@ -20,7 +20,7 @@ __all__ = ["sum", "prod", "cumsum", "cumprod", "amax", "amin", "argmax", "argmin
 
 def _dims(dim, ndim):
     """torch.masked's canonical dims: None or () mean all dims; a sorted tuple otherwise."""
-    if dim is None or dim == ():
+    if dim is None or dim == () or ndim == 0:   # (a 0-d input reduces over nothing)
         return tuple(range(ndim))
     if isinstance(dim, int):
         dim = (dim,)
@@ -28,6 +28,12 @@ def _dims(dim, ndim):
     if len(out) != len(dim):
         raise RuntimeError(f"dim={dim} appears multiple times in the list of dims")
     return tuple(out)
+
+
+def _one_dim(dim, ndim):
+    """The dim of a single-dim op (cumsum, softmax, median); 0-d inputs take dim 0 or -1."""
+    d = dim[0] if isinstance(dim, (tuple, list)) else dim
+    return d % max(ndim, 1)
 
 
 def _mask(input, mask):
@@ -85,11 +91,11 @@ def prod(input, dim=None, *, keepdim=False, dtype=None, mask=None):
 
 
 def cumsum(input, dim, *, dtype=None, mask=None):
-    return _F.cumsum(_fill("sum", input, mask), _dims(dim, input.ndim)[0], dtype=dtype)
+    return _F.cumsum(_fill("sum", input, mask), _one_dim(dim, input.ndim), dtype=dtype)
 
 
 def cumprod(input, dim, *, dtype=None, mask=None):
-    return _F.cumprod(_fill("prod", input, mask), _dims(dim, input.ndim)[0], dtype=dtype)
+    return _F.cumprod(_fill("prod", input, mask), _one_dim(dim, input.ndim), dtype=dtype)
 
 
 def amax(input, dim=None, *, keepdim=False, dtype=None, mask=None):
@@ -140,7 +146,7 @@ def median(input, dim=-1, *, keepdim=False, dtype=None, mask=None):
     m = _mask(x, mask)
     if m is not None:
         x = _F.where(m, x, _F.scalar_tensor(math.nan, x.dtype))
-    d = _dims(dim, input.ndim)[0]
+    d = _one_dim(dim, input.ndim)
     # nanmedian: the lower median of the non-nan values (sort puts nan last)
     values = x.sort(d).values if x.ndim else x
     if x.ndim == 0:
@@ -211,21 +217,28 @@ def std(input, dim=None, unbiased=None, *, correction=None, keepdim=False, dtype
     return _std_var(input, dim, unbiased, correction, keepdim, dtype, mask, True)
 
 
+def _along(fn, x, dim, dtype):
+    d = _one_dim(dim, x.ndim)
+    if x.ndim and x.shape[d] == 0:   # nothing to normalize over: an empty result
+        return _cast(x.clone(), dtype)
+    return fn(x, d, dtype=dtype)
+
+
 def _nnf():
     from ..nn import functional
     return functional
 
 
 def softmax(input, dim, *, dtype=None, mask=None):
-    return _nnf().softmax(_fill("amax", input, mask), _dims(dim, input.ndim)[0], dtype=dtype)
+    return _along(_nnf().softmax, _fill("amax", input, mask), dim, dtype)
 
 
 def log_softmax(input, dim, *, dtype=None, mask=None):
-    return _nnf().log_softmax(_fill("amax", input, mask), _dims(dim, input.ndim)[0], dtype=dtype)
+    return _along(_nnf().log_softmax, _fill("amax", input, mask), dim, dtype)
 
 
 def softmin(input, dim, *, dtype=None, mask=None):
-    return _nnf().softmin(_fill("amin", input, mask), _dims(dim, input.ndim)[0], dtype=dtype)
+    return _along(_nnf().softmin, _fill("amin", input, mask), dim, dtype)
 
 
 def normalize(input, ord, dim, *, eps=1e-12, dtype=None, mask=None):

@@ -20,7 +20,10 @@ _NEG = -np.inf
 
 def _extended(targets, target_lengths, blank):
     """[N, L] labels with blanks interleaved (L = 2 * S + 1) and where a skip s-2 -> s is allowed."""
-    n, s = targets.shape
+    n = targets.shape[0]
+    s = int(max(target_lengths, default=0))
+    # labels past a target's length are padding (any value): read as blanks, never indexed
+    targets = np.where(np.arange(s) < np.asarray(target_lengths)[:, None], targets[:, :s], blank)
     ext = np.full((n, 2 * s + 1), blank, np.int64)
     ext[:, 1::2] = targets
     skip = np.zeros(ext.shape, bool)

@@ -126,7 +126,7 @@ def _infer_solve_tri(a, b, upper, unitriangular):
 
 def _solve_tri_np(a, b, upper, unitriangular):
     from scipy.linalg import solve_triangular
-    if a.shape[-1] == 0 or b.shape[-1] == 0:
+    if a.size == 0 or b.size == 0:
         return np.zeros(b.shape, b.dtype)
     try:
         out = solve_triangular(a, b, lower=not upper, unit_diagonal=unitriangular,
@@ -418,6 +418,8 @@ def _lu_pivots_np(a):
 def pivots_to_perm(piv, m):
     """P (as row indices, int64 [..., m]) with A = P L U, from LAPACK's sequential row swaps."""
     perm = np.broadcast_to(np.arange(m), piv.shape[:-1] + (m,)).copy()
+    if perm.size == 0 or piv.size == 0:
+        return perm
     flat, pv = perm.reshape(-1, m), piv.reshape(-1, piv.shape[-1]) - 1
     for b in range(flat.shape[0]):
         for i, j in enumerate(pv[b]):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..frontend.autograd import no_grad
-from ..frontend.creation import tensor, zeros_like
+from ..frontend.creation import zeros_like
 from ..frontend.reductions import norm
-from .. import dtypes as dt
 from .optimizer import Optimizer, scalar
 
 
@@ -34,25 +33,21 @@ class Adafactor(Optimizer):
         loss = self._run_closure(closure)
         for group in self.param_groups:
             with no_grad():
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = tensor(0.0, dtype=dt.float32)
-                        if p.grad.dim() > 1:
-                            rows = list(p.grad.shape)
-                            rows[-1] = 1
-                            cols = list(p.grad.shape)
-                            cols[-2] = 1
-                            state["row_var"] = p.grad.new_zeros(rows)
-                            state["col_var"] = p.grad.new_zeros(cols)
-                        else:
-                            state["variance"] = zeros_like(p.grad)
+                for p, state in self._params_with_grad(group, new_state=_new_state):
                     _adafactor(p, p.grad, state, scalar(group["lr"]), group["beta2_decay"],
                                *group["eps"], group["d"], group["weight_decay"],
                                group["maximize"])
         return loss
+
+
+def _new_state(p):
+    """Row and column variances (reduced over the last and the second-to-last dim) for a
+    parameter with 2+ dims, a full variance for a vector."""
+    if p.grad.dim() > 1:
+        rows, cols = list(p.grad.shape), list(p.grad.shape)
+        rows[-1] = cols[-2] = 1
+        return {"row_var": p.grad.new_zeros(rows), "col_var": p.grad.new_zeros(cols)}
+    return {"variance": zeros_like(p.grad)}
 
 
 def _adafactor(param, grad, state, lr, beta2_decay, eps1, eps2, d, weight_decay, maximize):

@@ -24,16 +24,10 @@ class ASGD(Optimizer):
         for group in self.param_groups:
             lr = scalar(group["lr"])
             lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
+            new_state = lambda p: {"eta": tensor(lr, dtype=dt.float32),  # noqa: E731
+                                   "mu": tensor(1.0, dtype=dt.float32), "ax": zeros_like(p)}
             with no_grad():
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = tensor(0.0, dtype=dt.float32)
-                        state["eta"] = tensor(lr, dtype=dt.float32)
-                        state["mu"] = tensor(1.0, dtype=dt.float32)
-                        state["ax"] = zeros_like(p)
+                for p, state in self._params_with_grad(group, new_state=new_state):
                     _asgd(p, p.grad, state, lr, lambd, alpha, t0, group["weight_decay"],
                           group["maximize"])
         return loss

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from ..frontend.autograd import no_grad
-from ..frontend.creation import full_like, tensor, zeros_like
+from ..frontend.creation import full_like, zeros_like
 from ..frontend.functional import where
-from .. import dtypes as dt
 from .optimizer import Optimizer, scalar
 
 
@@ -23,15 +22,10 @@ class Rprop(Optimizer):
         loss = self._run_closure(closure)
         for group in self.param_groups:
             lr = scalar(group["lr"])
+            new_state = lambda p: {"prev": zeros_like(p),  # noqa: E731
+                                   "step_size": full_like(p.grad, lr)}
             with no_grad():
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = tensor(0.0, dtype=dt.float32)
-                        state["prev"] = zeros_like(p)
-                        state["step_size"] = full_like(p.grad, lr)
+                for p, state in self._params_with_grad(group, new_state=new_state):
                     _rprop(p, p.grad, state, *group["etas"], *group["step_sizes"],
                            group["maximize"])
         return loss

@@ -18,6 +18,8 @@ CASES = [(s, d) for s in SAMPLES for d in s.dtypes]
 
 @pytest.mark.parametrize("sample,dtype", CASES, ids=[f"{s.name}-{d}" for s, d in CASES])
 def test_sample_equals_reference(sample, dtype):
+    if not sample.gpu:
+        pytest.skip("host-only row (complex values or LAPACK factors)")
     arrays = sample.cast_inputs(dtype)
     ember.manual_seed(0)
     try:

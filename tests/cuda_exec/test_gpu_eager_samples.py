@@ -42,6 +42,8 @@ def run_eager_on_device(graph, arrays):
 
 @pytest.mark.parametrize("sample,dtype", CASES, ids=[f"{s.name}-{d}" for s, d in CASES])
 def test_sample_on_device_equals_reference(sample, dtype):
+    if not sample.gpu:
+        pytest.skip("host-only row (complex values or LAPACK factors)")
     arrays = sample.cast_inputs(dtype)
     ember.manual_seed(0)
     try:

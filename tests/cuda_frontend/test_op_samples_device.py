@@ -47,6 +47,8 @@ def host(ts):
 
 @pytest.mark.parametrize("sample", CASES)
 def test_sample_on_cuda_equals_cpu(cuda_rt, sample):
+    if not sample.gpu:
+        pytest.skip("host-only row (complex values or LAPACK factors)")
     arrays = sample.cast_inputs(sample.dtypes[0])
     grad = sample.grad
     try:

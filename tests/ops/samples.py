@@ -36,6 +36,8 @@ class Sample:
     tol: tuple | None = None       # (rtol, atol) over the per-dtype default
     grad_tol: tuple | None = None
     gg: bool = True                # check double backward against PyTorch (when fd is on)
+    gpu: bool = True               # False: host-only (complex values, LAPACK factors), skipped by
+    #                                the Triton and CUDA sample tests
     takes_lib: bool = field(init=False, default=False)
 
     def __post_init__(self):

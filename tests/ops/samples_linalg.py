@@ -38,18 +38,18 @@ ROWS = [
       (_wellcond(3, 3) + 3 * np.eye(3), _m(3, 2))),
     S("linalg.cholesky", lambda a, lib: lib.linalg.cholesky(_sym(a)), (_spd(3),)),
     S("linalg.eigh", lambda a, lib: (lambda r: (r[0], r[1].abs()))(lib.linalg.eigh(_sym(a))),
-      (_m(3, 3),), gg=False),   # (second order through |V|: torch's abs' at 0 differs)
+      (_m(3, 3),), gg=False, gpu=False),   # (second order through |V|: torch's abs' at 0 differs)
     S("linalg.svd", lambda a, lib: (lambda r: (r.S, r.U.abs(), r.Vh.abs()))(
-        lib.linalg.svd(a, full_matrices=False)), (_m(4, 3),), gg=False),
-    S("linalg.svdvals", lambda a, lib: lib.linalg.svdvals(a), (_m(2, 3),)),
-    S("linalg.qr", lambda a, lib: lib.linalg.qr(a), (_m(4, 3),)),
+        lib.linalg.svd(a, full_matrices=False)), (_m(4, 3),), gg=False, gpu=False),
+    S("linalg.svdvals", lambda a, lib: lib.linalg.svdvals(a), (_m(2, 3),), gpu=False),
+    S("linalg.qr", lambda a, lib: lib.linalg.qr(a), (_m(4, 3),), gpu=False),
     S("linalg.slogdet", lambda a, lib: lib.linalg.slogdet(a), (_m(3, 3),)),
     S("linalg.det", lambda a, lib: lib.linalg.det(a), (_m(2, 3, 3),)),
-    S("linalg.lu_factor", lambda a, lib: lib.linalg.lu_factor(a), (_m(3, 3),)),
-    S("linalg.lu", lambda a, lib: lib.linalg.lu(a), (_m(3, 4),)),
+    S("linalg.lu_factor", lambda a, lib: lib.linalg.lu_factor(a), (_m(3, 3),), gpu=False),
+    S("linalg.lu", lambda a, lib: lib.linalg.lu(a)[1:], (_m(3, 4),), gpu=False),
     S("linalg.vector_norm", lambda a, lib: (lib.linalg.vector_norm(a), lib.linalg.vector_norm(
         a, 1, -1), lib.linalg.vector_norm(a, float("inf"), 0)), (_m(3, 4),)),
     S("linalg.vector_norm_p", lambda a, lib: lib.linalg.vector_norm(a, 3, (0, 1), keepdim=True),
       (_m(2, 3),)),
-    S("linalg.matrix_norm", lambda a, lib: lib.linalg.matrix_norm(a, "nuc"), (_m(3, 4),)),
+    S("linalg.matrix_norm", lambda a, lib: lib.linalg.matrix_norm(a, "nuc"), (_m(3, 4),), gpu=False),
 ]

@@ -38,23 +38,25 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
                            f"value {max(in_len)}")
     if not 0 <= blank < c:
         raise RuntimeError("blank must be in label range")
-    tg = np.asarray(targets.detach()._data if isinstance(targets, Tensor) else targets, np.int64)
-    if unbatched:
-        tg = tg.reshape(1, -1)
     s_max = max(tg_len) if tg_len else 0
-    padded = np.full((n, s_max), blank, np.int64)
-    if tg.ndim == 1 and not unbatched:   # concatenated targets
-        offsets = np.concatenate([[0], np.cumsum(tg_len)])
-        for b in range(n):
-            padded[b, :tg_len[b]] = tg[offsets[b]:offsets[b + 1]]
+    padded_input = isinstance(targets, Tensor) and targets.dim() == (1 if unbatched else 2)
+    if padded_input:
+        # padded [N, S] targets go to the primitive as they are (no data read: traceable)
+        padded = targets.reshape(1, -1) if unbatched else targets
+        padded = padded.to(dt.int64)
+        if padded.shape[1] < s_max:
+            raise RuntimeError(f"Expected tensor to have size at least {s_max} at dimension 1, "
+                               f"but got size {padded.shape[1]}")
     else:
-        tg2 = tg.reshape(n, -1) if tg.ndim == 1 else tg
+        # concatenated 1-d targets: split by the lengths into a padded [N, S] array
+        tg = np.asarray(targets.detach()._data if isinstance(targets, Tensor) else targets,
+                        np.int64).reshape(-1)
+        rows = np.full((n, s_max), blank, np.int64)
+        offsets = np.concatenate([[0], np.cumsum(tg_len)]).astype(int)
         for b in range(n):
-            if tg_len[b] > tg2.shape[1]:
-                raise RuntimeError(f"Expected tensor to have size at least {tg_len[b]} at "
-                                   f"dimension 1, but got size {tg2.shape[1]}")
-            padded[b, :tg_len[b]] = tg2[b, :tg_len[b]]
-    nll = bind(P.CTC_LOSS, lp, tensor(padded), tensor(in_len, dtype=dt.int64),
+            rows[b, :tg_len[b]] = tg[offsets[b]:offsets[b + 1]]
+        padded = tensor(rows)
+    nll = bind(P.CTC_LOSS, lp, padded, tensor(in_len, dtype=dt.int64),
                tensor(tg_len, dtype=dt.int64), blank=int(blank), zero_infinity=bool(zero_infinity))
     if unbatched:
         nll = nll.squeeze(0)
