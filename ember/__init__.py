@@ -94,8 +94,8 @@ from .settings import (set_num_threads, get_num_threads, set_num_interop_threads
                        are_deterministic_algorithms_enabled,
                        is_deterministic_algorithms_warn_only_enabled,
                        set_deterministic_debug_mode, get_deterministic_debug_mode)
-from .legacy_tensors import (FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor,  # noqa: F401,E402
-                             LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor,
+from .legacy_tensors import (FloatTensor, DoubleTensor, HalfTensor,  # noqa: F401,E402
+                             BFloat16Tensor, LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor,
                              BoolTensor)
 _COMPAT_SUBMODULES = ("accelerator", "backends", "onnx", "hub", "settings")
 # --- end of the COMPAT block ---

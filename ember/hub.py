@@ -13,7 +13,6 @@ import urllib.parse
 __all__ = ["load", "list", "help", "get_dir", "set_dir", "load_state_dict_from_url",
            "download_url_to_file", "HubError"]
 
-_builtin_list = list
 _state = {"dir": None}
 
 

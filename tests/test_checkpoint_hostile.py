@@ -187,26 +187,32 @@ FUZZ = hypothesis.settings(max_examples=150, deadline=None, derandomize=True,
                            suppress_health_check=list(hypothesis.HealthCheck))
 
 
-@FUZZ
-@hypothesis.given(st.lists(st.tuples(st.integers(0, len(GOOD) - 1), st.integers(0, 255)),
-                           min_size=1, max_size=8), st.integers(1, len(GOOD)))
-def test_fuzz_flipped_bytes_and_truncation_of_a_whole_file(flips, keep):
-    data = bytearray(GOOD)
+def _mutations(base, most):
+    """(byte overwrites, kept length) for ``base``: a damaged copy, possibly truncated."""
+    flips = st.lists(st.tuples(st.integers(0, len(base) - 1), st.integers(0, 255)),
+                     min_size=1, max_size=most)
+    return st.tuples(flips, st.integers(1, len(base))).map(lambda fk: _apply(base, *fk))
+
+
+def _apply(base, flips, keep):
+    data = bytearray(base)
     for at, value in flips:
         data[at] = value
-    _only_checkpoint_errors(bytes(data[:keep]))
+    return bytes(data[:keep])
 
 
 @FUZZ
-@hypothesis.given(st.lists(st.tuples(st.integers(0, len(GOOD_PKL) - 1), st.integers(0, 255)),
-                           min_size=1, max_size=6), st.integers(1, len(GOOD_PKL)))
-def test_fuzz_mutated_pickle_in_a_valid_zip(flips, keep):
-    pkl = bytearray(GOOD_PKL)
-    for at, value in flips:
-        pkl[at] = value
+@hypothesis.given(_mutations(GOOD, 8))
+def test_fuzz_flipped_bytes_and_truncation_of_a_whole_file(data):
+    _only_checkpoint_errors(data)
+
+
+@FUZZ
+@hypothesis.given(_mutations(GOOD_PKL, 6))
+def test_fuzz_mutated_pickle_in_a_valid_zip(pkl):
     with zipfile.ZipFile(io.BytesIO(GOOD)) as z:
         storages = [(n.rsplit("/", 1)[1], z.read(n)) for n in z.namelist() if "/data/" in n]
-    _only_checkpoint_errors(_zip(bytes(pkl[:keep]), storages))
+    _only_checkpoint_errors(_zip(pkl, storages))
 
 
 @FUZZ

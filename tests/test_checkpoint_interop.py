@@ -90,6 +90,10 @@ def test_torch_whole_module_loads_in_ember():
 
 def test_weights_only_refuses_whole_modules():
     m = _mlp(ember)
+    assert ember.serialization.get_unsafe_globals_in_checkpoint(_saved(m)) == [
+        "torch.nn.modules.container.Sequential", "torch.nn.modules.linear.Linear",
+        "torch.nn.modules.activation.ReLU"]
+    assert ember.serialization.get_unsafe_globals_in_checkpoint(_saved(m.state_dict())) == []
     with pytest.raises(WeightsOnlyError, match="Sequential.*weights_only=False"):
         ember.load(_saved(m))
     with pytest.raises(WeightsOnlyError):

@@ -18,7 +18,7 @@ from .safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "CheckpointError",
            "WeightsOnlyError", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
-           "safe_globals", "DEFAULT_PROTOCOL"]
+           "safe_globals", "get_unsafe_globals_in_checkpoint", "DEFAULT_PROTOCOL"]
 
 DEFAULT_PROTOCOL = 2
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -103,6 +103,23 @@ def _load_bytes(data, name, map_location, weights_only):
                               "format?); ember reads only zip-format checkpoints and safetensors")
     raise CheckpointError(f"ember.load: {name} is not a checkpoint: unrecognized file "
                           f"format (starts with {head[:8]!r})")
+
+
+def get_unsafe_globals_in_checkpoint(f):
+    """The globals in a PyTorch-format checkpoint that ``load(weights_only=True)`` would refuse
+    (``"module.name"`` strings), found without unpickling anything."""
+    name = describe(f)
+    data = _read_all(f)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if not torch_format.is_torch_zip(set(z.namelist())):
+                return []
+            return torch_format.unsafe_globals(z, name)
+    except CheckpointError:
+        raise
+    except Exception as e:
+        raise CheckpointError(f"ember.load: {name} is corrupted ({type(e).__name__}: {e})") \
+            from None
 
 
 def save_safetensors(tensors, f, metadata=None):

@@ -280,11 +280,8 @@ class _Unpickler(pickle._Unpickler):
         self.loader = loader
 
     def find_class(self, module, name):
-        if self.proto < 3:   # Python 2 names (__builtin__.set), as pickle's fix_imports maps them
-            if (module, name) in _compat_pickle.NAME_MAPPING:
-                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-            elif module in _compat_pickle.IMPORT_MAPPING:
-                module = _compat_pickle.IMPORT_MAPPING[module]
+        if self.proto < 3:
+            module, name = _python3_name(module, name)
         return self.loader.find_class(module, name)
 
     def persistent_load(self, pid):
@@ -297,6 +294,13 @@ class _Unpickler(pickle._Unpickler):
         self.loader.build(self.stack[-1], state)
 
     dispatch[pickle.BUILD[0]] = load_build
+
+
+def _python3_name(module, name):
+    """Python 2 names (__builtin__.set) as pickle's fix_imports maps them for protocols < 3."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
 def _what(obj):
@@ -366,3 +370,33 @@ def _import(module, attr):
         raise CheckpointError(f"ember.load: the checkpoint needs {module}.{attr}, which cannot be "
                               f"imported here ({e})") from None
     return obj
+
+
+def unsafe_globals(z, name):
+    """The ``module.name`` globals a PyTorch-format archive refers to that a weights-only load
+    refuses (torch.serialization.get_unsafe_globals_in_checkpoint).  Reads opcodes only."""
+    import pickletools
+    pkl = next(n for n in z.namelist() if n.endswith("/data.pkl") or n == "data.pkl")
+    loader = _Loader.__new__(_Loader)
+    loader.name, loader.weights_only = name, True
+    loader.globals = _Loader._globals(loader)
+    found, strings, proto = [], [], 0
+    for op, arg, _ in pickletools.genops(read_entry(z, pkl, name)):
+        if op.name == "PROTO":
+            proto = arg
+        if op.name == "GLOBAL":
+            module, attr = arg.split(" ", 1)
+            if proto < 3:
+                module, attr = _python3_name(module, attr)
+        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+            module, attr = strings[-2], strings[-1]
+        else:
+            if isinstance(arg, str):
+                strings.append(arg)
+            continue
+        try:
+            loader.find_class(module, attr)
+        except WeightsOnlyError:
+            if f"{module}.{attr}" not in found:
+                found.append(f"{module}.{attr}")
+    return found

@@ -98,6 +98,36 @@ _STEPS = {"LSTM": _lstm_step, "GRU": _gru_step, "RNN_TANH": _rnn_step(F.tanh),
           "RNN_RELU": _rnn_step(F.relu)}
 
 
+def run_layers(rnn, x, direction):
+    """The layer and direction loop shared by padded and packed inputs: per layer and direction,
+    the input projection gx of the layer's whole input, then ``direction(gx, k, reverse, w_hh,
+    b_hh, w_hr)`` -> (outputs, h_n, c_n) of state slot k; dropout between layers.  Returns
+    (last layer's outputs, stacked h_n, stacked c_n or None)."""
+    dirs = 2 if rnn.bidirectional else 1
+    h_n, c_n = [], []
+    layer_in = x
+    for layer in range(rnn.num_layers):
+        outs = []
+        for d in range(dirs):
+            weights = rnn.all_weights[layer * dirs + d]
+            w_ih, w_hh = weights[0], weights[1]
+            b_ih = weights[2] if rnn.bias else None
+            b_hh = weights[3] if rnn.bias else None
+            w_hr = weights[-1] if rnn.proj_size > 0 else None
+            gx = _matmul_t(layer_in, w_ih)
+            if b_ih is not None:
+                gx = gx + b_ih
+            out, h, c = direction(gx, layer * dirs + d, d == 1, w_hh, b_hh, w_hr)
+            outs.append(out)
+            h_n.append(h)
+            if c is not None:
+                c_n.append(c)
+        layer_in = outs[0] if dirs == 1 else F.cat(outs, -1)
+        if rnn.dropout and rnn.training and layer < rnn.num_layers - 1:
+            layer_in = _dropout(layer_in, rnn.dropout, True)
+    return layer_in, F.stack(h_n), (F.stack(c_n) if c_n else None)
+
+
 def _is_packed(input):
     from ..utils.rnn import PackedSequence
     return isinstance(input, PackedSequence)
@@ -223,39 +253,19 @@ class RNNBase(Module):
     def _run(self, x, h0, c0):
         """x [L, N, in]; h0/c0 [layers*dirs, N, *]. Returns (output [L, N, D*H], h_n, c_n)."""
         step = _STEPS[self.mode]
-        dirs = 2 if self.bidirectional else 1
         L = x.shape[0]
-        h_n, c_n = [], []
-        layer_in = x
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(dirs):
-                weights = self.all_weights[layer * dirs + d]
-                w_ih, w_hh = weights[0], weights[1]
-                b_ih = weights[2] if self.bias else None
-                b_hh = weights[3] if self.bias else None
-                w_hr = weights[-1] if self.proj_size > 0 else None
-                gx = _matmul_t(layer_in, w_ih)
-                if b_ih is not None:
-                    gx = gx + b_ih
-                h = h0[layer * dirs + d]
-                c = c0[layer * dirs + d] if c0 is not None else None
-                if self.mode == "LSTM" and w_hr is None:
-                    out, h, c = _fused_lstm_layer(gx, h, c, w_hh, b_hh, reverse=d == 1)
-                    outs.append(out)
-                else:
-                    seq = [None] * L
-                    for t in (range(L - 1, -1, -1) if d == 1 else range(L)):
-                        h, c = step(gx[t], h, c, w_hh, b_hh, w_hr)
-                        seq[t] = h
-                    outs.append(F.stack(seq))
-                h_n.append(h)
-                if c is not None:
-                    c_n.append(c)
-            layer_in = outs[0] if dirs == 1 else F.cat(outs, -1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_in = _dropout(layer_in, self.dropout, True)
-        return layer_in, F.stack(h_n), (F.stack(c_n) if c_n else None)
+
+        def direction(gx, k, reverse, w_hh, b_hh, w_hr):
+            h = h0[k]
+            c = c0[k] if c0 is not None else None
+            if self.mode == "LSTM" and w_hr is None:   # the whole layer as one fused node
+                return _fused_lstm_layer(gx, h, c, w_hh, b_hh, reverse=reverse)
+            seq = [None] * L
+            for t in (range(L - 1, -1, -1) if reverse else range(L)):
+                h, c = step(gx[t], h, c, w_hh, b_hh, w_hr)
+                seq[t] = h
+            return F.stack(seq), h, c
+        return run_layers(self, x, direction)
 
     def _prepare(self, input, hx):
         self._check_input(input)

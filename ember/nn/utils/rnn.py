@@ -219,8 +219,7 @@ def _direction(step, gx, sizes, h0, c0, w_hh, b_hh, w_hr, reverse):
 def run_packed(rnn, packed, hx):
     """nn.RNN/LSTM/GRU forward over a PackedSequence; returns (PackedSequence, h_n) or, for
     an LSTM, (PackedSequence, (h_n, c_n)), with states in the caller's batch order."""
-    from ..functional.dropout import dropout
-    from ..modules.rnn import _STEPS, _matmul_t
+    from ..modules.rnn import _STEPS, run_layers
     from ...frontend.creation import zeros
     data, sizes = packed.data, [int(v) for v in packed.batch_sizes.numpy()]
     if data.ndim != 2 or data.shape[-1] != rnn.input_size:
@@ -240,29 +239,11 @@ def run_packed(rnn, packed, hx):
             h0 = h0.index_select(1, packed.sorted_indices)
             c0 = c0.index_select(1, packed.sorted_indices) if c0 is not None else None
     step = _STEPS[rnn.mode]
-    layer_in, h_n, c_n = data, [], []
-    for layer in range(rnn.num_layers):
-        outs = []
-        for d in range(dirs):
-            w = rnn.all_weights[layer * dirs + d]
-            w_ih, w_hh = w[0], w[1]
-            b_ih, b_hh = (w[2], w[3]) if rnn.bias else (None, None)
-            w_hr = w[-1] if getattr(rnn, "proj_size", 0) > 0 else None
-            gx = _matmul_t(layer_in, w_ih)
-            if b_ih is not None:
-                gx = gx + b_ih
-            k = layer * dirs + d
-            out, h, c = _direction(step, gx, sizes, h0[k], c0[k] if c0 is not None else None,
-                                   w_hh, b_hh, w_hr, reverse=d == 1)
-            outs.append(out)
-            h_n.append(h)
-            if c is not None:
-                c_n.append(c)
-        layer_in = outs[0] if dirs == 1 else F.cat(outs, -1)
-        if rnn.dropout and rnn.training and layer < rnn.num_layers - 1:
-            layer_in = dropout(layer_in, rnn.dropout, True)
-    h_n = F.stack(h_n)
-    c_n = F.stack(c_n) if c_n else None
+
+    def direction(gx, k, reverse, w_hh, b_hh, w_hr):
+        return _direction(step, gx, sizes, h0[k], c0[k] if c0 is not None else None, w_hh, b_hh,
+                          w_hr, reverse)
+    layer_in, h_n, c_n = run_layers(rnn, data, direction)
     if packed.unsorted_indices is not None:
         h_n = h_n.index_select(1, packed.unsorted_indices)
         c_n = c_n.index_select(1, packed.unsorted_indices) if c_n is not None else None

@@ -168,7 +168,8 @@ def graph_def(graph):
         names[id(v)] = name
         nodes.append(node_def_pb2.NodeDef(
             name=name, op="IO Node" if v.kind == "input" else "Parameter",
-            attr={"_output_shapes": _shape_attr(v.meta), "attr": AttrValue(s=str(v.meta).encode())}))
+            attr={"_output_shapes": _shape_attr(v.meta),
+                  "attr": AttrValue(s=str(v.meta).encode())}))
     for i, n in enumerate(graph.nodes):
         name = f"{n.prim.name}_{i}"
         names[id(n.out)] = name
