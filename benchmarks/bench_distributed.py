@@ -114,11 +114,12 @@ def overlap(rounds, bucket_cap_mb):
 def worker(quick):
     import ember.distributed as dist
     dist.init_process_group("mpi", timeout=600)
+    load_before = os.getloadavg()
     rounds = 10 if quick else 40
     bw = bandwidth(rounds)
     ov = [(cap, overlap(max(5, rounds // 2), cap)) for cap in (25, 2)]
     if dist.get_rank() == 0:
-        print(f"load average before the results: {os.getloadavg()}")
+        print(f"load average before: {load_before}")
         print("\nall_reduce float32 SUM, 2 ranks: bus bandwidth GB/s (median | best)")
         print(f"{'size':>10} {'ember':>7} {'mpi4py':>7} {'ratio':>6} | {'ember':>7} "
               f"{'mpi4py':>7} {'ratio':>6}")

@@ -2,7 +2,7 @@
 machines, on MPI (mpi4py + an MPI library: ``pip install ember[distributed]``).
 
     import ember.distributed as dist
-    dist.init_process_group("mpi")          # started by `python -m ember.distributed.run` or mpiexec
+    dist.init_process_group("mpi")    # started by `python -m ember.distributed.run` or mpiexec
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
 
 Importing this package needs no MPI; the first call that communicates imports mpi4py and says what

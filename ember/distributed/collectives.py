@@ -365,7 +365,7 @@ def batch_isend_irecv(p2p_op_list):
     return [p.op(p.tensor, p.peer, p.group, p.tag, p.group_peer) for p in p2p_op_list]
 
 
-# --- Python objects (pickled into uint8 tensors) ---------------------------------------------------
+# --- Python objects (pickled into uint8 tensors) -------------------------------------------------
 def _pickle(obj):
     import pickle
     return np.frombuffer(pickle.dumps(obj), np.uint8)

@@ -2,13 +2,13 @@
 
 MPI's blocking calls wait forever when a peer has died or never joins; here every operation is a
 non-blocking request that is tested in a loop until it completes or the process group's timeout
-passes.  For the first ``_SPIN_SECONDS`` the loop tests continuously, yielding the core between
-tests (``sched_yield``: a rank sharing a core with its peer lets it run, and a multi-round
-collective advances only while both ranks test, so sleeping there would stall the peer); after
-that it sleeps a little longer each round (up to ``_MAX_NAP``), so a rank waiting for a slow or dead
-peer costs almost no CPU.  A timeout raises DistBackendError and marks the process state broken
-(MPI's state is undefined after an abandoned collective; exiting then aborts the job instead of
-hanging in MPI_Finalize).
+passes.  For the first ``_SPIN_SECONDS`` the loop tests continuously, yielding the core every
+``_TESTS_PER_YIELD`` tests (``sched_yield``: a rank sharing a core with its peer lets it run; a
+multi-round collective advances only while both ranks test, so sleeping there would stall the
+peer); after that it sleeps a little longer each round (up to ``_MAX_NAP``), so a rank waiting for
+a slow or dead peer costs almost no CPU.  A timeout raises DistBackendError and marks the process
+state broken (MPI's state is undefined after an abandoned collective; exiting then aborts the job
+instead of hanging in MPI_Finalize).
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from . import _mpi
 from .errors import DistBackendError
 
 _SPIN_SECONDS = 0.05   # test-and-yield this long before sleeping between tests
+_TESTS_PER_YIELD = 100  # tests (~1 us each) between yields: under load a yield can cost a time
+                        # slice, so yield rarely (MPICH's own wait loop yields every 1000 polls)
 _MAX_NAP = 2e-3        # the longest sleep between tests: bounds the latency added to a slow op
 _yield = getattr(os, "sched_yield", lambda: None)
 
@@ -28,9 +30,12 @@ def poll(requests, deadline, what, group, status=None):
     MPI = _mpi.mpi()
     test = (lambda: requests[0].Test(status)) if status is not None else \
         (lambda: MPI.Request.Testall(requests))
-    spin_until, nap = None, 1e-5
+    spin_until, nap, spins = None, 1e-5, 0
     try:
         while not test():
+            spins += 1
+            if spins % _TESTS_PER_YIELD:
+                continue
             now = time.monotonic()
             if spin_until is None:
                 spin_until = now + _SPIN_SECONDS

@@ -2,10 +2,10 @@
 
 Like PyTorch's: parameters and buffers are broadcast from rank 0 at construction (buffers again
 before every forward with ``broadcast_buffers``); gradients are grouped into buckets (reverse
-parameter order, a first bucket of at most 1 MiB then ``bucket_cap_mb``, one dtype per bucket) and each
-bucket is all-reduced, without blocking, from autograd's post-accumulate-grad hooks as soon as all
-its gradients are in, so communication overlaps the rest of backward.  Buckets start in index order
-on every rank (MPI needs the same collective order everywhere).  The last gradient waits for the
+parameter order, a first bucket of at most 1 MiB then ``bucket_cap_mb``, one dtype per bucket) and
+each bucket is all-reduced, without blocking, from autograd's post-accumulate-grad hooks as soon
+as all its gradients are in, so communication can overlap the rest of backward.  Buckets start in
+index order on every rank (MPI needs the same collective order everywhere).  The last gradient waits for the
 outstanding buckets and writes the averages back into ``.grad``.
 
 Under ``ember.compile``, DDP's forward and each bucket's launch are graph breaks: a compiled model
