@@ -163,7 +163,7 @@ def report_compiled(cf, path, args=(), kwargs=None):
 def _selected_variant(cf, args, kwargs):
     """The index of the variant a call with these arguments runs (the lookup calls use), or
     None."""
-    from ..frontend.compile_guards import _flatten_args, _reached_objects, _state_guard
+    from ..compiler.compile_guards import _flatten_args, _reached_objects, _state_guard
     from ..frontend.dispatch import STATE
     _, _, sigs = _flatten_args(args, kwargs)
     objs = cf._objs if cf._objs is not None else _reached_objects(cf.fn)

@@ -7,7 +7,7 @@ import pytest
 import ember
 from ember.codegen import cpu_kernels
 from ember.codegen.numpy_backend import CompiledModule, generate
-from ember.ir.trace import flatten
+from ember.frontend.trace import flatten
 from ember.passes import run_pipeline
 from tests.helpers import all_inputs, assert_close
 from tests.passes.test_samples_pipeline import _fresh, _traced

@@ -11,7 +11,7 @@ import pytest
 
 import ember
 from ember import _logging
-from ember.frontend.compile import config
+from ember.compiler.compile import config
 
 
 @pytest.fixture(autouse=True)
