@@ -5,7 +5,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.codegen.triton import TritonProgram
-from ember.ir import trace
+from ember.jit import trace
 from ember.passes import run_pipeline
 from tests.helpers import all_inputs
 
