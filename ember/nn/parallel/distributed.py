@@ -208,7 +208,7 @@ class DistributedDataParallel(Module):
             # under ember.compile: a graph break, so this Python (the reducer's per-iteration
             # state, the buffer broadcast) runs on every call instead of being skipped by a
             # compiled replay of the wrapped module
-            from ...ir.trace import data_dependent_error   # at call time: segments patch it
+            from ...frontend.trace import data_dependent_error   # at call time: segments patch it
             data_dependent_error("DistributedDataParallel.forward")
         if self.broadcast_buffers and self.require_forward_param_sync and \
                 self.process_group.size() > 1 and any(True for _ in self.module.buffers()):
