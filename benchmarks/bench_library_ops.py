@@ -1,7 +1,7 @@
 """ember vs torch eager at 4M float32 elements for the new library ops (ember.special, ember.fft,
 linalg.vector_norm, masked.sum) and a few batched decompositions.  Interleaved, best of N.
 
-    python benchmarks/bench_library_ops.py
+    python -m benchmarks.bench_library_ops
 """
 from __future__ import annotations
 

@@ -202,8 +202,11 @@ def result_type(*operands) -> dtype:
             scalar_cat = c if scalar_cat is None else max(scalar_cat, c)
     result = dims
     if zeros is not None and (result is None or zeros.category > result.category):
-        # (the same as `zeros` except that a complex 0-d tensor widens to the float's precision)
-        result = zeros if result is None else promote_types(result, zeros)
+        # a complex 0-d tensor with float tensors takes their precision (float32 -> complex64)
+        if result is not None and result.category == FLOAT and zeros.category == COMPLEX:
+            result = result.to_complex()
+        else:
+            result = zeros
     if scalar_cat is not None and (result is None or scalar_cat > result.category):
         default = get_default_dtype()
         if scalar_cat == COMPLEX and result is not None and result.category == FLOAT:

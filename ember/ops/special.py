@@ -45,6 +45,9 @@ def _on_scipy(name, *fixed):
 
 
 def special(name, np_fn, vjp=None, *, saves_output=False, params=()):
+    # registered as special_<name>: top-level elementwise primitives of the same functions
+    # (erfc, lgamma, xlogy, ...) may exist beside these without a name clash
+    name = "special_" + name
     return define(name, family="special", infer=_infer_float(name), numpy=np_fn, vjp=vjp,
                   triton=HOST, differentiable=vjp is not None, saves_output=saves_output,
                   saves_inputs=vjp is not None, params=params)
