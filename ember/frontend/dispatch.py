@@ -38,14 +38,19 @@ class _KERNELS:
 _KERNEL_MIN = 1 << 18
 
 
+def try_eager_kernel(prim, arrays, params=None):
+    """A large pointwise op's result from its cached one-op CPU kernel, or None (small, kernels
+    off, or not compiled yet: the caller computes it its own way)."""
+    if _KERNELS.on and arrays[0].size >= _KERNEL_MIN and prim.scalar is not None:
+        return _eager_kernel(prim, arrays, params or {})
+    return None
+
+
 def large_elementwise(prim, *arrays):
     """A large elementwise op's result: its one-op CPU kernel once compiled, else NumPy over
     runtime/cpu.py's threads (the frontend's fast paths call this above PARALLEL_MIN)."""
-    if _KERNELS.on and arrays[0].size >= _KERNEL_MIN and prim.scalar is not None:
-        out = _eager_kernel(prim, arrays, {})
-        if out is not None:
-            return out
-    return _cpu.elementwise(prim.numpy, *arrays)
+    out = try_eager_kernel(prim, arrays)
+    return out if out is not None else _cpu.elementwise(prim.numpy, *arrays)
 _asarray = np.asarray
 
 
