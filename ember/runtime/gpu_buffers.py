@@ -57,7 +57,7 @@ def launch(kernel, grid, *args, **kwargs):
 
 def _hook_triton_streams():
     _hooked[0] = True
-    if _interop.INTERPRET:
+    if _interop.interpreting():
         return
     from triton.runtime import driver
     active = driver.active

@@ -19,12 +19,15 @@ import numpy as np
 
 from .. import dtypes as dt
 
-INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+def interpreting():
+    """Whether kernels run in Triton's interpreter: read when asked, not at import, so a process
+    that imported ember before setting TRITON_INTERPRET (a test session) still gets it."""
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 def _can_autotune():
     """Triton's benchmarker (``triton.testing.do_bench``) times through the device interface,
     which is torch.cuda: without torch the heuristic configs are used."""
-    if INTERPRET or os.environ.get("EMBER_TRITON_AUTOTUNE", "1") in ("", "0"):
+    if interpreting() or os.environ.get("EMBER_TRITON_AUTOTUNE", "1") in ("", "0"):
         return False
     import importlib.util
     return importlib.util.find_spec("torch") is not None
@@ -232,7 +235,7 @@ class _InterpretedLibdevice:
 
 def libdevice():
     """The libdevice module for generated kernels (the NumPy stand-in under the interpreter)."""
-    if INTERPRET:
+    if interpreting():
         return _InterpretedLibdevice()
     from triton.language.extra import libdevice as real
     return real

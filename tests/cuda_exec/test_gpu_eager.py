@@ -224,7 +224,7 @@ def test_triton_launches_are_pointed_at_embers_device_and_stream(monkeypatch):
     fake = types.SimpleNamespace(active=types.SimpleNamespace(
         get_current_device=lambda: -1, get_current_stream=lambda device: -1))
     monkeypatch.setattr(triton.runtime, "driver", fake)
-    monkeypatch.setattr(triton_interop, "INTERPRET", False)
+    monkeypatch.setattr(triton_interop, "interpreting", lambda: False)
     monkeypatch.setattr(gpu_buffers, "_hooked", [False])
     gpu_buffers._hook_triton_streams()
     s = rt.runtime().stream_create(0)
