@@ -246,7 +246,10 @@ class _Emitter:
             return
         # a scalar operand may be a literal, and an expanded one its unexpanded source (NumPy
         # broadcasts it), when the result's shape comes from elsewhere
-        full_shape = [x for x in ins if x not in self.scalar and x not in self.bcast_src]
+        # and NumPy keeps the result's dtype only if an array operand has it (NEP 50: in
+        # np.where(cond, 0.0, nan) the bool condition does not make the literals float32)
+        full_shape = [x for x in ins if x not in self.scalar and x not in self.bcast_src and
+                      (x.meta.dtype is v.meta.dtype or v.meta.dtype is dt.bool_)]
         allow = out != "" or bool(full_shape)
         text, used = numpy_expr(expr, lambda k: self.operand(ins[k], allow), out)
         if used or not out:
