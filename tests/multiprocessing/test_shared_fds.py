@@ -12,7 +12,7 @@ def test_700_shared_tensors_under_1024_fds():
         import os, resource
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
         import ember
-        from ember.multiprocessing import shared
+        from ember.runtime import shared_memory as shared
         before = len(os.listdir("/proc/self/fd"))
         ts = [ember.ones(3) for _ in range(700)]
         for t in ts:
