@@ -6,6 +6,8 @@ normalise the same way.
 """
 from __future__ import annotations
 
+import numpy as np
+
 import builtins
 import math
 import warnings
@@ -208,6 +210,11 @@ def _class_weight_view(weight, input, class_dim):
     return F.to_dtype(weight, input.dtype).reshape(tuple(shape))
 
 
+def _some_target_counts(target, ignore_index):
+    data = target._data
+    return data.__class__ is not np.ndarray or bool((data != ignore_index).any())
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     if _AMP.on and "cross_entropy" in _AMP.ops:
@@ -218,8 +225,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     class_dim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[class_dim]
     if (weight is None and label_smoothing == 0.0 and input.ndim == 2 and target.ndim == 1
-            and target.dtype.category == dt.INT and input.shape[0] == target.shape[0]):
-        # the common case (logits [N, C], class indices): one node, see frontend/fused.py
+            and target.dtype is dt.int64 and input.shape[0] == target.shape[0]
+            and _some_target_counts(target, ignore_index)):
+        # the common case (logits [N, C], int64 class indices, not every target ignored: the
+        # composite below gives those their PyTorch errors and zero gradients): one node, see
+        # frontend/fused.py
         _check_target_bounds(target, n_classes, ignore_index)
         return _fused_cross_entropy(input, target=target, ignore_index=ignore_index,
                                     reduction=reduction)
