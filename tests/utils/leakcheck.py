@@ -58,8 +58,9 @@ def _persistent_new_shm(before, grace=1.0):
     so entries of other processes (a parallel test worker, another job) show up here too; ember
     itself never names a segment.  Ignored: PyTorch's (the test oracle) and multiprocessing's named
     semaphores (spawn-context locks, alive as long as their Queue, unlinked by Python's resource
-    tracker at the latest)."""
-    new = {e for e in shm_entries() - before if not e.startswith(("torch_", "sem.mp-"))}
+    tracker at the latest), joblib's loky semaphores and MPICH's segments (tests/distributed)."""
+    new = {e for e in shm_entries() - before
+           if not e.startswith(("torch_", "sem.mp-", "sem.loky-", "mpich_shm_"))}
     if new:
         time.sleep(grace)
         new &= shm_entries()
