@@ -6,7 +6,6 @@ import logging
 import math
 import sys as _sys
 
-from ._logging import get_logger
 
 
 class _LazySympy:
@@ -128,7 +127,9 @@ class ShapeEnv:
         return value
 
 
-_dynamic_log = get_logger("dynamic")
+# the `dynamic` topic of EMBER_LOGS (ember/_logging.py configures the ember.* loggers; emitting
+# needs only the standard logger, so this base module imports nothing above it)
+_dynamic_log = logging.getLogger("ember.dynamic")
 
 
 def _site():

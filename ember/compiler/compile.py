@@ -199,6 +199,14 @@ class CompiledFunction(GuardChecks, Builder, GraphBreaks, Segments):
             return self._run(v, flat, args, kwargs)
         return self._compile_and_run(flat, sigs, state, grad, args, kwargs)
 
+    def variant_index(self, args, kwargs):
+        """The index of the variant a call with these arguments would run (the lookup calls
+        use), or None."""
+        _, _, sigs = _flatten_args(args, kwargs)
+        objs = self._objs if self._objs is not None else _reached_objects(self.fn)
+        found = self.find_variant(sigs, _state_guard(objs), STATE.grad_enabled)
+        return None if found is None else self.variants.index(found[0])
+
     def _eager(self, args, kwargs):
         self.stats["eager_calls"] += 1
         _GLOBAL["eager_calls"] += 1

@@ -88,10 +88,10 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
 
 
 def _trace(model, args):
-    from ..jit import trace   # the public tracing API (its home may move inside ember)
+    import ember   # ember.jit's tracer, reached by name at run time (jit sits above this package)
     from ..frontend.autograd import no_grad
     with no_grad():
-        return trace(model, args)
+        return ember.jit.trace(model, args)
 
 
 def _axes_by_name(dynamic_axes, input_names, output_names, args):

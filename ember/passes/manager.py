@@ -14,11 +14,11 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from .._logging import get_logger
 from ..ir.verify import verify
 
-_perf_log = get_logger("perf")
-_fusion_log = get_logger("fusion")
+# EMBER_LOGS topics: ember/_logging.py configures these standard loggers
+_perf_log = logging.getLogger("ember.perf")
+_fusion_log = logging.getLogger("ember.fusion")
 
 PASSES: dict = {}
 

@@ -126,10 +126,10 @@ def report_compiled(cf, path, args=(), kwargs=None):
     kwargs = kwargs or {}
     prof = None
     if args or kwargs:
-        index = _selected_variant(cf, args, kwargs)
+        index = cf.variant_index(args, kwargs)
         if index is None:
             cf(*args, **kwargs)         # compiles the variant for these arguments
-            index = _selected_variant(cf, args, kwargs)
+            index = cf.variant_index(args, kwargs)
             if index is None:
                 raise RuntimeError(f"ember.compile: no variant of {cf.__name__} fits these "
                                    f"arguments (it runs eagerly for them: see explain())")
@@ -158,14 +158,3 @@ def report_compiled(cf, path, args=(), kwargs=None):
                       explain=cf.explain(), notes=["traced stage printed without source lines"],
                       **_sections(res, cf.code(index), prof, f"memory of {name}"))
     return _write(path, page)
-
-
-def _selected_variant(cf, args, kwargs):
-    """The index of the variant a call with these arguments runs (the lookup calls use), or
-    None."""
-    from ..compiler.compile_guards import _flatten_args, _reached_objects, _state_guard
-    from ..frontend.dispatch import STATE
-    _, _, sigs = _flatten_args(args, kwargs)
-    objs = cf._objs if cf._objs is not None else _reached_objects(cf.fn)
-    found = cf.find_variant(sigs, _state_guard(objs), STATE.grad_enabled)
-    return None if found is None else cf.variants.index(found[0])
